@@ -1,0 +1,29 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "ADAGP"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+# Inputs/ directories hold data for tests, not tests.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.adagp_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.adagp_tools_dir, append_path=False)
+
+config.substitutions.append(("%adagp_src_root", config.adagp_src_root))
+config.substitutions.append(("%adagp_obj_root", config.adagp_obj_root))
+config.substitutions.append(("%models", os.path.join(config.adagp_src_root, "models")))
+config.substitutions.append(("%python", config.python_executable))
+
+# Long end-to-end tests (whole-model training, all models against PyTorch) are
+# marked `REQUIRES: long`; scripts/test.sh enables them.
+if lit_config.params.get("long", "1") == "1":
+    config.available_features.add("long")
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
