@@ -154,6 +154,14 @@ bool parseDouble(const std::string &s, double &out) {
   return end == s.c_str() + s.size();
 }
 
+bool parseFloat(const std::string &s, float &out) {
+  if (s.empty())
+    return false;
+  char *end = nullptr;
+  out = std::strtof(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
 bool isHexLiteral(const std::string &s) {
   return s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 }
@@ -202,7 +210,9 @@ std::string formatField(const Instruction &inst, unsigned i) {
       return formatF64Bits(uint64_t(v));
     return fmt::format("{}", v);
   case FieldKind::Target:
-    return fmt::format("L{}", v);
+    // jump.jr ignores its target field: print the raw number, not a label.
+    return hasBranchTarget(inst) ? fmt::format("L{}", v)
+                                 : fmt::format("{}", v);
   case FieldKind::Unsigned:
     if (f.width >= 24)
       return fmt::format("0x{:x}", v);
@@ -355,15 +365,14 @@ private:
         const std::string &t = l.tokens[i];
         uint32_t word;
         if (type == "f32") {
-          double v;
+          float v;
           if (isHexLiteral(t)) {
             int64_t bits;
             if (!evalInt(t, bits, e) || bits < 0 || bits > 0xffffffffLL)
               return fail(l.lineNo, fmt::format("bad f32 bits '{}'", t), err);
             word = uint32_t(bits);
-          } else if (parseDouble(t, v)) {
-            float f = float(v);
-            std::memcpy(&word, &f, 4);
+          } else if (parseFloat(t, v)) {
+            std::memcpy(&word, &v, 4);
           } else {
             return fail(l.lineNo, fmt::format("bad f32 value '{}'", t), err);
           }
@@ -550,12 +559,12 @@ private:
         inst.field[idx] = bits;
         return true;
       }
-      double d;
-      if (!parseDouble(val, d)) {
+      float v;
+      if (!parseFloat(val, v)) {
         err = fmt::format("bad floating-point value '{}'", val);
         return false;
       }
-      inst.setF32(idx, float(d));
+      inst.setF32(idx, v);
       return true;
     }
     case FieldKind::Imm64:
