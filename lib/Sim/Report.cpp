@@ -187,7 +187,7 @@ std::string reportToJson(const Report &r, const Config &cfg,
 std::string reportSummary(const Report &r, const Config &cfg) {
   std::string s;
   auto line = [&](const char *key, const std::string &value) {
-    s += fmt::format("{:<15}{}\n", std::string(key) + ":", value);
+    s += fmt::format("{:<17}{}\n", std::string(key) + ":", value);
   };
   line("config", fmt::format("{} ({}x{} {} array, {} GHz)", cfg.name,
                              cfg.arrayDim, cfg.arrayDim,

@@ -1216,7 +1216,8 @@ std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
   bool blamed = false;
   std::string headline;
   for (unsigned q = 0; q < kNumQueues; ++q) {
-    heads += fmt::format("; {} queue: ", queueName(static_cast<Queue>(q)));
+    heads += fmt::format("{}{}: ", q ? "; " : "",
+                         queueName(static_cast<Queue>(q)));
     if (rings[q].empty()) {
       heads += "empty";
       continue;
@@ -1229,16 +1230,19 @@ std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
     for (int ch : pops)
       if (ch >= 0 && tokens[ch].empty() && missing < 0)
         missing = ch;
-    heads += fmt::format("head #{} ({}) waits for a {} token ({} in queue)",
-                         e.pc, mnemonic(inst.opcode, inst.funct),
+    heads += fmt::format("#{} ({}) waiting for a {} token, {} queued", e.pc,
+                         mnemonic(inst.opcode, inst.funct),
                          missing >= 0 ? chanName[missing] : "?",
                          rings[q].size());
+    // Blame the head whose token source has nothing left to push it: that is
+    // a token popped but never pushed. Otherwise blame the first blocked
+    // head.
     if (missing >= 0 && (!blamed || rings[chanSourceQueue[missing]].empty())) {
       bool neverPushed = rings[chanSourceQueue[missing]].empty();
       blamePc = e.pc;
       headline = fmt::format(
-          "{}: pops a {} token that the {} queue {}", "deadlock",
-          chanName[missing], chanSource[missing],
+          "pops a {} token that the {} queue {}", chanName[missing],
+          chanSource[missing],
           neverPushed ? "never pushed (nothing left there to push it)"
                       : "cannot push because its own head is blocked");
       blamed = true;
@@ -1256,9 +1260,9 @@ std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
       blamePc = pc;
   }
   if (!blamed)
-    headline = "deadlock: no instruction can make progress";
-  return fmt::format("{} (cycle {}){}{}", headline, fetchTime, heads,
-                     fetchDesc);
+    headline = "no instruction can make progress";
+  return fmt::format("{}; deadlock at cycle {}; queue heads: {}{}", headline,
+                     fetchTime, heads, fetchDesc);
 }
 
 RunStatus Simulator::Impl::run() {

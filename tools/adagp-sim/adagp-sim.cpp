@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
       !writeFileAtomically(tracePath, sim.traceJson(), err))
     return errorExit(err);
   if (!quiet) {
-    std::string s = fmt::format("program:       {}\n", input) +
+    std::string s = fmt::format("program:         {}\n", input) +
                     reportSummary(report, config);
     std::fwrite(s.data(), 1, s.size(), stdout);
   }

@@ -263,8 +263,8 @@ TEST(Timing, CyclicWaitIsReportedWithBothQueueHeads) {
   EXPECT_EQ(sim->run(), RunStatus::Error);
   std::string e = sim->errorString();
   EXPECT_NE(e.find("deadlock"), std::string::npos) << e;
-  EXPECT_NE(e.find("load queue: head #0 (load)"), std::string::npos) << e;
-  EXPECT_NE(e.find("execute queue: head #1 (gemm)"), std::string::npos) << e;
+  EXPECT_NE(e.find("load: #0 (load) waiting for a execute->load token"), std::string::npos) << e;
+  EXPECT_NE(e.find("execute: #1 (gemm) waiting for a load->execute token"), std::string::npos) << e;
 }
 
 TEST(Timing, DeadlockBehindAFullQueueIsDetected) {

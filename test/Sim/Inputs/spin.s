@@ -1,0 +1,3 @@
+top:
+  jump.j target=top
+  finish
