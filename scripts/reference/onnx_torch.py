@@ -138,9 +138,8 @@ class OnnxModule(nn.Module):
 
     def float_dtype(self):
         """The floating dtype the module computes in (that of its parameters)."""
-        for tensor in list(self.params) + [b for b in self.buffers() if b.is_floating_point()]:
-            return tensor.dtype
-        return torch.float32
+        floats = list(self.params) + [b for b in self.buffers() if b.is_floating_point()]
+        return floats[0].dtype if floats else torch.float32
 
     def consumed(self, name):
         """Whether a value is read by a node or is a graph output (optional outputs are skipped
