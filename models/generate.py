@@ -297,14 +297,6 @@ def _restore_initial_state(proto, state, name):
         raise RuntimeError(f"{name}: parameters missing from the ONNX initializers: {missing}")
 
 
-def write(proto, path):
-    """Serialise deterministically (protobuf output is canonical for a given message)."""
-    data = proto.SerializeToString()
-    with open(path, "wb") as f:
-        f.write(data)
-    return len(data)
-
-
 def readme_text(rows):
     """The model table of README.md from ``(spec, summary, size_bytes)`` rows."""
     header = (
@@ -355,7 +347,11 @@ def readme_text(rows):
         "models/generate.py --all               # every model, then refresh this README\n"
         "models/generate.py lenet5 --opset 11   # models/lenet5_opset11.onnx\n"
         "models/summarize.py models/*.onnx      # params, MACs and ops of any ONNX file\n"
-        "```\n")
+        "```\n\n"
+        "The PyTorch reference (`scripts/reference/ref.py`: inputs, forward, gradients, training,\n"
+        "comparison) runs any of these files through an ONNX interpreter on PyTorch; its self-test\n"
+        "`scripts/reference/test_reference.py` checks every model present here against the\n"
+        "generator's PyTorch module.\n")
     return header + "\n".join(table) + "\n" + footer + "\n".join(ops_table) + "\n" + commands
 
 
@@ -386,6 +382,8 @@ def main():
     names = [s.name for s in SPECS] if args.all else args.names
     if not names and not args.readme:
         parser.error("name at least one model, or use --all, --list or --readme")
+    if args.readme and args.opset:
+        parser.error("--readme describes the default opsets; drop --opset")
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
 
@@ -398,10 +396,12 @@ def main():
         spec = SPEC_BY_NAME[name]
         t0 = time.time()
         proto = export(spec, args.opset)
-        size = len(proto.SerializeToString())
+        data = proto.SerializeToString()  # deterministic for a given message
+        size = len(data)
         if name in names:
             path = os.path.join(args.out, file_name(spec, args.opset))
-            write(proto, path)
+            with open(path, "wb") as f:
+                f.write(data)
             print(f"{path}: {size / 1e6:.1f} MB, opset {args.opset or spec.opset}, "
                   f"{time.time() - t0:.1f} s", flush=True)
         if spec.committed and size > COMMIT_LIMIT_BYTES:

@@ -41,8 +41,6 @@ DATA_DIR = "/usr/share/datasets/fashion-mnist"
 MEAN = 0.2860405969887955
 STD = 0.35302424451492237
 NUM_CLASSES = 10
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 _SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -91,12 +89,6 @@ def preprocess(images, input_shape):
     x = (x - np.float32(MEAN)) / np.float32(STD)
     x = np.repeat(x[:, None, :, :], channels, axis=1)
     return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def load(split, input_shape, data_dir=DATA_DIR):
-    """Return preprocessed ``(inputs float32 [n, *input_shape], labels int64 [n])``."""
-    images, labels = load_raw(split, data_dir)
-    return preprocess(images, input_shape), labels
 
 
 def _splitmix64(state):
