@@ -14,7 +14,7 @@ config.test_exec_root = os.path.join(config.adagp_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", config.adagp_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.adagp_tools_dir, append_path=True)
 
 config.substitutions.append(("%adagp_src_root", config.adagp_src_root))
 config.substitutions.append(("%adagp_obj_root", config.adagp_obj_root))
@@ -27,3 +27,10 @@ if lit_config.params.get("long", "1") == "1":
     config.available_features.add("long")
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
+
+# Builds configured without a component skip its tests (-DADAGP_ENABLE_SIM=OFF
+# while the simulator is developed separately).
+if not os.path.exists(os.path.join(config.adagp_tools_dir, "adagp-sim")):
+    config.excludes.append("Sim")
+if not os.path.exists(os.path.join(config.adagp_tools_dir, "adagp-opt")):
+    config.excludes.extend(["Dialect", "Target", "Conversion", "Transforms", "Integration"])

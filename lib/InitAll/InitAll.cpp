@@ -4,6 +4,7 @@
 
 #include "adagp/Dialect/NN/NNDialect.h"
 #include "adagp/Dialect/NN/NNOps.h"
+#include "adagp/Dialect/NN/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -15,4 +16,7 @@ void adagp::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<nn::NNDialect>();
 }
 
-void adagp::registerAllPasses() { mlir::registerAllPasses(); }
+void adagp::registerAllPasses() {
+  mlir::registerAllPasses();
+  nn::registerNNPasses();
+}

@@ -119,6 +119,10 @@ public:
       : context(context), builder(context), path(std::move(path)),
         options(options) {}
 
+  /// Checks, before ONNX's checker and shape inference, what adagp can
+  /// say more precisely: unsupported operators, arities and data types.
+  /// Reports every problem, not just the first.
+  LogicalResult precheck(const onnx::ModelProto &model);
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
   MLIRContext *context;
@@ -149,9 +153,17 @@ public:
   }
   InFlightDiagnostic emitFileError() { return mlir::emitError(fileLoc()); }
 
+  const onnx::GraphProto *graphProto = nullptr;
+
+  /// "node 'conv1' (Conv, opset 11)", or "node #3 (Conv, opset 11)" for an
+  /// unnamed node (its position in the graph).
   std::string nodeDescription(const onnx::NodeProto &node, int since) {
-    std::string name = node.name().empty() ? "<unnamed>" : node.name();
-    return llvm::formatv("node '{0}' ({1}, opset {2})", name, node.op_type(),
+    std::string name = "'" + node.name() + "'";
+    if (node.name().empty() && graphProto)
+      for (int i = 0; i < graphProto->node_size(); ++i)
+        if (&graphProto->node(i) == &node)
+          name = "#" + std::to_string(i);
+    return llvm::formatv("node {0} ({1}, opset {2})", name, node.op_type(),
                          since > 0 ? since : opset)
         .str();
   }
@@ -1289,32 +1301,81 @@ LogicalResult Importer::convertNode(const onnx::NodeProto &node) {
   return handler->second(ctx);
 }
 
-OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
+LogicalResult Importer::precheck(const onnx::ModelProto &model) {
   opset = defaultOpset(model);
+  graphProto = &model.graph();
   const onnx::GraphProto &graph = model.graph();
+  bool ok = true;
+  for (const auto &node : graph.node()) {
+    int since = sinceVersion(node.op_type(), opset);
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    bool known = handlers().count(node.op_type()) ||
+                 isHostOnly(node.op_type()) || node.op_type() == "Constant";
+    if (!known || !defaultDomain || since < 0) {
+      emitFileError() << nodeDescription(node, since) << ": "
+                      << (defaultDomain ? "" : "operator of domain '" +
+                                                   node.domain() + "': ")
+                      << (since < 0 && defaultDomain
+                              ? "unknown operator"
+                              : "unsupported operator");
+      ok = false;
+      continue;
+    }
+    int minIn, maxIn, minOut, maxOut;
+    if (!schemaArity(node.op_type(), opset, minIn, maxIn, minOut, maxOut))
+      continue;
+    if (node.input_size() < minIn || node.input_size() > maxIn) {
+      emitFileError() << nodeDescription(node, since) << ": has "
+                      << node.input_size() << " inputs, expected "
+                      << (minIn == maxIn ? std::to_string(minIn)
+                                         : std::to_string(minIn) + " to " +
+                                               std::to_string(maxIn));
+      ok = false;
+    }
+    if (node.output_size() < minOut || node.output_size() > maxOut) {
+      emitFileError() << nodeDescription(node, since) << ": has "
+                      << node.output_size() << " outputs, expected "
+                      << (minOut == maxOut ? std::to_string(minOut)
+                                           : std::to_string(minOut) + " to " +
+                                                 std::to_string(maxOut));
+      ok = false;
+    }
+  }
+  std::set<std::string> initializerNames;
+  for (const auto &init : graph.initializer()) {
+    initializerNames.insert(init.name());
+    int t = init.data_type();
+    if (!isSupportedFloatType(t) && !isSupportedIntType(t)) {
+      emitFileError() << "initializer '" << init.name() << "' has data type "
+                      << elementTypeName(t)
+                      << ", which is not supported (float data must be FLOAT "
+                         "or DOUBLE)";
+      ok = false;
+    }
+  }
+  for (const auto &input : graph.input()) {
+    if (initializerNames.count(input.name()) || !input.type().has_tensor_type())
+      continue;
+    int t = input.type().tensor_type().elem_type();
+    if (!isSupportedFloatType(t)) {
+      emitFileError() << "graph input '" << input.name() << "' has data type "
+                      << elementTypeName(t)
+                      << ", which is not supported (FLOAT or DOUBLE)";
+      ok = false;
+    }
+  }
+  return success(ok);
+}
+
+OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
+  const onnx::GraphProto &graph = model.graph();
+  graphProto = &graph;
   module = ModuleOp::create(fileLoc());
   OwningOpRef<ModuleOp> owned(module);
   if (!graph.name().empty())
     module->setAttr("nn.graph_name", builder.getStringAttr(graph.name()));
 
-  // Every unsupported operator, listed at once before converting anything.
   bool ok = true;
-  for (const auto &node : graph.node()) {
-    bool known = handlers().count(node.op_type()) ||
-                 isHostOnly(node.op_type()) || node.op_type() == "Constant";
-    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!known || !defaultDomain) {
-      emitFileError() << nodeDescription(node, sinceVersion(node.op_type(),
-                                                            opset))
-                      << ": unsupported operator"
-                      << (defaultDomain ? "" : " of domain '" + node.domain() +
-                                                   "'");
-      ok = false;
-    }
-  }
-  if (!ok)
-    return nullptr;
-
   if (failed(createGlobals(graph)))
     return nullptr;
 
@@ -1457,12 +1518,18 @@ OwningOpRef<ModuleOp> adagp::importONNXBytes(const std::string &bytes,
                        ml_program::MLProgramDialect>();
   onnx::ModelProto model;
   std::string error;
-  if (!loadModel(bytes, isTextPath(path), options.batchSize, model, error)) {
-    mlir::emitError(FileLineColLoc::get(StringAttr::get(context, path), 0, 0))
-        << error;
+  auto fileLoc = FileLineColLoc::get(StringAttr::get(context, path), 0, 0);
+  if (!parseModel(bytes, isTextPath(path), model, error)) {
+    mlir::emitError(fileLoc) << error;
     return nullptr;
   }
   Importer importer(context, path, options);
+  if (failed(importer.precheck(model)))
+    return nullptr;
+  if (!prepareModel(model, options.batchSize, error)) {
+    mlir::emitError(fileLoc) << error;
+    return nullptr;
+  }
   return importer.run(model);
 }
 

@@ -97,9 +97,8 @@ static bool bindBatch(onnx::GraphProto &graph, std::optional<int64_t> batch,
   return true;
 }
 
-bool loadModel(const std::string &bytes, bool text,
-               std::optional<int64_t> batchSize, onnx::ModelProto &model,
-               std::string &error) {
+bool parseModel(const std::string &bytes, bool text, onnx::ModelProto &model,
+                std::string &error) {
   if (bytes.empty()) {
     error = "the file is empty";
     return false;
@@ -135,6 +134,24 @@ bool loadModel(const std::string &bytes, bool text,
       return false;
     }
   }
+  return true;
+}
+
+bool schemaArity(const std::string &opType, int64_t opset, int &minInputs,
+                 int &maxInputs, int &minOutputs, int &maxOutputs) {
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(opType, static_cast<int>(opset), "");
+  if (!schema)
+    return false;
+  minInputs = schema->min_input();
+  maxInputs = schema->max_input();
+  minOutputs = schema->min_output();
+  maxOutputs = schema->max_output();
+  return true;
+}
+
+bool prepareModel(onnx::ModelProto &model, std::optional<int64_t> batchSize,
+                  std::string &error) {
   if (!checkModel(model, error))
     return false;
   if (!bindBatch(*model.mutable_graph(), batchSize, error))

@@ -17,12 +17,19 @@
 
 namespace adagp::onnx_import {
 
-/// Parses `bytes` (text syntax when `text`), runs the checker, binds the
-/// symbolic batch dimension of the graph inputs to `batchSize`, and runs
-/// shape inference. On failure returns false with a message in `error`.
-bool loadModel(const std::string &bytes, bool text,
-               std::optional<int64_t> batchSize, onnx::ModelProto &model,
-               std::string &error);
+/// Parses `bytes` (text syntax when `text`) into `model`.
+bool parseModel(const std::string &bytes, bool text, onnx::ModelProto &model,
+                std::string &error);
+
+/// Runs the checker, binds the symbolic batch dimension of the graph inputs
+/// to `batchSize`, and runs shape inference.
+bool prepareModel(onnx::ModelProto &model, std::optional<int64_t> batchSize,
+                  std::string &error);
+
+/// The number of inputs and outputs the schema of `opType` allows at
+/// `opset`; false for an unknown operator.
+bool schemaArity(const std::string &opType, int64_t opset, int &minInputs,
+                 int &maxInputs, int &minOutputs, int &maxOutputs);
 
 /// The opset version of the default ONNX domain.
 int64_t defaultOpset(const onnx::ModelProto &model);

@@ -96,6 +96,12 @@ static LogicalResult verifyPositive(Operation *op, StringRef name,
   return success();
 }
 
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+  if (axis < 0 || axis >= rank)
+    return op->emitOpError("axis ") << axis << " out of range";
+  return success();
+}
+
 static LogicalResult verifyNonNegative(Operation *op, StringRef name,
                                        ArrayRef<int64_t> values) {
   for (int64_t v : values)
@@ -228,6 +234,13 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
       pads.size() != 4 || dilations.size() != 2)
     return emitOptionalError(loc, "expects 4-D input and filter and "
                                   "strides, pads, dilations attributes");
+  // The verifier reports bad attribute values more precisely.
+  if (llvm::any_of(strides.asArrayRef(), [](int64_t s) { return s <= 0; }) ||
+      llvm::any_of(dilations.asArrayRef(), [](int64_t d) { return d <= 0; }))
+    return emitOptionalError(loc, "'strides' and 'dilations' must be "
+                                  "positive, got ",
+                             shapeString(strides.asArrayRef()), " and ",
+                             shapeString(dilations.asArrayRef()));
   SmallVector<int64_t> shape = {input.getDimSize(0), filter.getDimSize(0)};
   for (int i = 0; i < 2; ++i)
     shape.push_back(windowOutputSize(input.getDimSize(2 + i),
@@ -558,6 +571,8 @@ LogicalResult BatchNormGradOp::inferReturnTypes(
 }
 
 LogicalResult BatchNormGradOp::verify() {
+  if (failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
+    return failure();
   if (getGrad().getType() != getInput().getType())
     return emitOpError("gradient and input types differ");
   return verifyPerChannel(*this, getInput().getType(),
@@ -595,7 +610,9 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
 
 LogicalResult LayerNormOp::verify() {
   if (failed(verifyEpsilon(*this, getEpsilon().convertToDouble())) ||
-      failed(verifySameElementType(*this)))
+      failed(verifySameElementType(*this)) ||
+      failed(verifyAxis(*this, static_cast<int64_t>(getAxis()),
+                        getInput().getType().getRank())))
     return failure();
   ArrayRef<int64_t> normalized =
       getInput().getType().getShape().drop_front(getAxis());
@@ -625,10 +642,10 @@ LogicalResult LayerNormGradOp::inferReturnTypes(
 LogicalResult LayerNormGradOp::verify() {
   if (getGrad().getType() != getInput().getType())
     return emitOpError("gradient and input types differ");
-  int64_t axis = getAxis();
+  int64_t axis = static_cast<int64_t>(getAxis());
   auto input = getInput().getType();
-  if (axis < 0 || axis >= input.getRank())
-    return emitOpError("axis ") << axis << " out of range";
+  if (failed(verifyAxis(*this, axis, input.getRank())))
+    return failure();
   if (getScale().getType().getShape() != input.getShape().drop_front(axis))
     return emitOpError("scale must have the normalised shape");
   auto stat = layerNormStatShape(input.getShape(), axis);
@@ -928,15 +945,13 @@ NN_REDUCE(ReduceMaxOp)
 #undef NN_REDUCE
 
 LogicalResult SoftmaxOp::verify() {
-  if (getAxis() < 0 || getAxis() >= getInput().getType().getRank())
-    return emitOpError("axis ") << getAxis() << " out of range";
-  return success();
+  return verifyAxis(*this, static_cast<int64_t>(getAxis()),
+                    getInput().getType().getRank());
 }
 
 LogicalResult LogSoftmaxOp::verify() {
-  if (getAxis() < 0 || getAxis() >= getInput().getType().getRank())
-    return emitOpError("axis ") << getAxis() << " out of range";
-  return success();
+  return verifyAxis(*this, static_cast<int64_t>(getAxis()),
+                    getInput().getType().getRank());
 }
 
 #define GET_OP_CLASSES
