@@ -211,8 +211,7 @@ std::string formatField(const Instruction &inst, unsigned i) {
     return fmt::format("{}", v);
   case FieldKind::Target:
     // jump.jr ignores its target field: print the raw number, not a label.
-    return hasBranchTarget(inst) ? fmt::format("L{}", v)
-                                 : fmt::format("{}", v);
+    return hasBranchTarget(inst) ? fmt::format("L{}", v) : fmt::format("{}", v);
   case FieldKind::Unsigned:
     if (f.width >= 24)
       return fmt::format("0x{:x}", v);
@@ -280,8 +279,7 @@ public:
         if (!isIdentifier(name))
           return fail(l.lineNo, fmt::format("bad label name '{}'", name), err);
         if (symbols.count(name) || labels.count(name))
-          return fail(l.lineNo, fmt::format("redefinition of '{}'", name),
-                      err);
+          return fail(l.lineNo, fmt::format("redefinition of '{}'", name), err);
         labels[name] = index;
         l.tokens.erase(l.tokens.begin());
       }
@@ -327,8 +325,8 @@ private:
       if (labels.count(l.tokens[1]) ||
           (symbols.count(l.tokens[1]) && l.tokens[1] != "ACC" &&
            l.tokens[1] != "SPAD" && !equs.count(l.tokens[1])))
-        return fail(l.lineNo,
-                    fmt::format("redefinition of '{}'", l.tokens[1]), err);
+        return fail(l.lineNo, fmt::format("redefinition of '{}'", l.tokens[1]),
+                    err);
       int64_t v;
       if (!evalInt(l.tokens[2], v, e))
         return fail(l.lineNo, e, err);
@@ -352,10 +350,10 @@ private:
       int64_t addr;
       if (!evalInt(l.tokens[1], addr, e))
         return fail(l.lineNo, e, err);
-      if (addr < 0 || addr % 4 != 0)
+      if (addr < 0 || addr % 4 != 0 || uint64_t(addr) >= kDramAddressLimit)
         return fail(l.lineNo,
-                    fmt::format("data address {} must be a non-negative "
-                                "multiple of 4",
+                    fmt::format("data address {} must be a multiple of 4 in "
+                                "[0, 2^40)",
                                 addr),
                     err);
       DataSegment seg;
@@ -399,14 +397,15 @@ private:
           }
           continue;
         } else {
-          return fail(l.lineNo,
-                      fmt::format("unknown data type '{}' (f32, i32, hex)",
-                                  type),
-                      err);
+          return fail(
+              l.lineNo,
+              fmt::format("unknown data type '{}' (f32, i32, hex)", type), err);
         }
         for (unsigned b = 0; b < 4; ++b)
           seg.bytes.push_back(uint8_t(word >> (8 * b)));
       }
+      if (seg.bytes.size() > kDramAddressLimit - uint64_t(addr))
+        return fail(l.lineNo, "data extends beyond the 2^40-byte DRAM", err);
       // A line continuing the previous segment extends it, so long data
       // written over many lines stays one segment.
       if (!program.segments.empty()) {
@@ -465,8 +464,8 @@ private:
       const std::string &tok = l.tokens[t];
       size_t eq = tok.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == tok.size())
-        return fail(l.lineNo,
-                    fmt::format("expected key=value, got '{}'", tok), err);
+        return fail(l.lineNo, fmt::format("expected key=value, got '{}'", tok),
+                    err);
       std::string key = tok.substr(0, eq), val = tok.substr(eq + 1);
       if (key == "phase") {
         if (!parsePhase(val, inst.phase))
@@ -519,10 +518,10 @@ private:
     }
     for (unsigned i = 0; i < info.numFields; ++i)
       if (info.fields[i].required && !seen[i])
-        return fail(l.lineNo,
-                    fmt::format("'{}' requires field '{}'", mn,
-                                info.fields[i].name),
-                    err);
+        return fail(
+            l.lineNo,
+            fmt::format("'{}' requires field '{}'", mn, info.fields[i].name),
+            err);
     uint8_t buf[kInstructionBytes];
     if (!encode(inst, buf, e))
       return fail(l.lineNo, fmt::format("'{}': {}", mn, e), err);
@@ -614,8 +613,8 @@ std::string formatInstruction(const Instruction &inst, bool withPhase) {
   for (unsigned i = 0; i < info.numFields; ++i) {
     const FieldInfo &f = info.fields[i];
     int64_t def = f.kind == FieldKind::Count ? 1 : 0;
-    bool always = f.required || (f.kind == FieldKind::Target &&
-                                 hasBranchTarget(inst));
+    bool always =
+        f.required || (f.kind == FieldKind::Target && hasBranchTarget(inst));
     if (!always && inst.field[i] == def)
       continue;
     out += fmt::format(" {}={}", f.name, formatField(inst, i));
@@ -650,9 +649,8 @@ std::string disassemble(const Program &program) {
   std::set<int64_t> targets;
   for (const Instruction &inst : program.instructions)
     if (hasBranchTarget(inst))
-      targets.insert(inst.opcode == Opcode::Branch
-                         ? inst.field[branch::Target]
-                         : inst.field[jump::Target]);
+      targets.insert(inst.opcode == Opcode::Branch ? inst.field[branch::Target]
+                                                   : inst.field[jump::Target]);
   Phase phase = Phase::Other;
   for (size_t i = 0; i < program.instructions.size(); ++i) {
     const Instruction &inst = program.instructions[i];

@@ -35,19 +35,16 @@ int64_t MemoryHost::receiveBatch(unsigned, std::vector<uint8_t> &inputs,
   return b.samples;
 }
 
-void MemoryHost::sendMetric(const Metric &metric) {
-  metrics.push_back(metric);
-}
+void MemoryHost::sendMetric(const Metric &metric) { metrics.push_back(metric); }
 
-SyntheticHost::SyntheticHost(unsigned batchesPerEpoch,
-                             unsigned samplesPerBatch, unsigned classes,
-                             uint64_t seed)
+SyntheticHost::SyntheticHost(unsigned batchesPerEpoch, unsigned samplesPerBatch,
+                             unsigned classes, uint64_t seed)
     : batchesPerEpoch(batchesPerEpoch), samplesPerBatch(samplesPerBatch),
       classes(classes ? classes : 1), state(seed ? seed : 1) {}
 
 int64_t SyntheticHost::receiveBatch(unsigned, std::vector<uint8_t> &inputs,
-                                    std::vector<uint8_t> &labels,
-                                    bool fillData, std::string &) {
+                                    std::vector<uint8_t> &labels, bool fillData,
+                                    std::string &) {
   if (served == batchesPerEpoch) {
     served = 0;
     return 0;

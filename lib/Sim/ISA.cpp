@@ -78,10 +78,9 @@ static_assert(N(kOpcodes) == static_cast<size_t>(Opcode::NumOpcodes),
               "opcode table out of sync with the Opcode enum");
 #undef N
 
-const char *const kPhaseNames[] = {"other",     "forward", "backward",
-                                   "update",    "loss",    "predictor",
-                                   "reorg",     "control", "io",
-                                   "eval"};
+const char *const kPhaseNames[] = {"other", "forward",   "backward", "update",
+                                   "loss",  "predictor", "reorg",    "control",
+                                   "io",    "eval"};
 static_assert(sizeof(kPhaseNames) / sizeof(kPhaseNames[0]) == kNumPhases,
               "phase names out of sync");
 
@@ -252,8 +251,7 @@ bool encode(const Instruction &inst, uint8_t out[kInstructionBytes],
   }
   const OpcodeInfo &info = opcodeInfo(inst.opcode);
   if (info.numFuncts ? inst.funct >= info.numFuncts : inst.funct != 0) {
-    err = fmt::format("invalid function code {} for {}", inst.funct,
-                      info.name);
+    err = fmt::format("invalid function code {} for {}", inst.funct, info.name);
     return false;
   }
   if (static_cast<unsigned>(inst.phase) >= kNumPhases) {
@@ -314,8 +312,7 @@ bool decode(const uint8_t in[kInstructionBytes], Instruction &inst,
   }
   inst.funct = uint8_t(getBits(w, 16, 8));
   if (info.numFuncts ? inst.funct >= info.numFuncts : inst.funct != 0) {
-    err = fmt::format("invalid function code {} for {}", inst.funct,
-                      info.name);
+    err = fmt::format("invalid function code {} for {}", inst.funct, info.name);
     return false;
   }
   unsigned pos = kHeaderBits;
@@ -383,7 +380,8 @@ bool writeProgram(const Program &program, std::vector<uint8_t> &bytes,
   bytes.clear();
   bytes.reserve(kProgramHeaderBytes +
                 program.instructions.size() * kInstructionBytes);
-  bytes.insert(bytes.end(), kProgramMagic, kProgramMagic + 8);
+  for (char c : kProgramMagic)
+    bytes.push_back(uint8_t(c));
   putU32(bytes, kProgramVersion);
   putU32(bytes, kProgramHeaderBytes);
   putU64(bytes, program.instructions.size());
@@ -496,9 +494,12 @@ bool readProgram(const uint8_t *data, size_t size, Program &program,
                         s, n, uint64_t(end - p));
       return false;
     }
-    if (seg.dramAddr % 4 != 0 || seg.dramAddr + n < seg.dramAddr) {
-      err = fmt::format("data segment #{} at 0x{:x} is not 4-byte aligned", s,
-                        seg.dramAddr);
+    if (seg.dramAddr % 4 != 0 || seg.dramAddr > kDramAddressLimit ||
+        n > kDramAddressLimit - seg.dramAddr) {
+      err = fmt::format("data segment #{} at 0x{:x} (+{} bytes) is not "
+                        "4-byte aligned or lies beyond the 2^40-byte DRAM "
+                        "address space",
+                        s, seg.dramAddr, n);
       return false;
     }
     seg.bytes.assign(p, p + n);

@@ -190,9 +190,8 @@ bool Simulator::Impl::execVec(const Instruction &inst) {
   // Reductions over rows (one result per column).
   if (fn >= VecFunct::ColSum && fn <= VecFunct::ColDotAcc) {
     bool accum = fn >= VecFunct::ColSumAcc;
-    VecFunct base = accum ? static_cast<VecFunct>(static_cast<unsigned>(fn) -
-                                                  4)
-                          : fn;
+    VecFunct base =
+        accum ? static_cast<VecFunct>(static_cast<unsigned>(fn) - 4) : fn;
     for (int64_t c = 0; c < C; ++c) {
       float r = base == VecFunct::ColMax
                     ? -std::numeric_limits<float>::infinity()
@@ -225,9 +224,8 @@ bool Simulator::Impl::execVec(const Instruction &inst) {
   // Reductions over columns (one result per row).
   if (fn >= VecFunct::RowSum && fn <= VecFunct::RowArgmax) {
     bool accum = fn >= VecFunct::RowSumAcc && fn <= VecFunct::RowDotAcc;
-    VecFunct base = accum ? static_cast<VecFunct>(static_cast<unsigned>(fn) -
-                                                  4)
-                          : fn;
+    VecFunct base =
+        accum ? static_cast<VecFunct>(static_cast<unsigned>(fn) - 4) : fn;
     for (int64_t i = 0; i < R; ++i) {
       float r = base == VecFunct::RowMax || base == VecFunct::RowArgmax
                     ? -std::numeric_limits<float>::infinity()
@@ -433,10 +431,10 @@ bool Simulator::Impl::execVec(const Instruction &inst) {
 bool Simulator::Impl::execPool(const Instruction &inst) {
   const int64_t *f = inst.field;
   PoolFunct fn = static_cast<PoolFunct>(inst.funct);
-  const int64_t N = f[pool::N], H = f[pool::H], W = f[pool::W],
-                C = f[pool::C], OH = f[pool::OH], OW = f[pool::OW],
-                KH = f[pool::KH], KW = f[pool::KW], SH = f[pool::SH],
-                SW = f[pool::SW], PT = f[pool::PadTop], PL = f[pool::PadLeft];
+  const int64_t N = f[pool::N], H = f[pool::H], W = f[pool::W], C = f[pool::C],
+                OH = f[pool::OH], OW = f[pool::OW], KH = f[pool::KH],
+                KW = f[pool::KW], SH = f[pool::SH], SW = f[pool::SW],
+                PT = f[pool::PadTop], PL = f[pool::PadLeft];
   const float *in = chip(f[pool::In]);
   float *out = chip(f[pool::Out]);
   const float *aux = fn == PoolFunct::MaxBwd ? chip(f[pool::Aux]) : nullptr;
@@ -469,8 +467,8 @@ bool Simulator::Impl::execPool(const Instruction &inst) {
         }
         int64_t ch0 = std::max<int64_t>(h0, 0), ch1 = std::min(h1, H);
         int64_t cw0 = std::max<int64_t>(w0, 0), cw1 = std::min(w1, W);
-        int64_t valid = std::max<int64_t>(0, ch1 - ch0) *
-                        std::max<int64_t>(0, cw1 - cw0);
+        int64_t valid =
+            std::max<int64_t>(0, ch1 - ch0) * std::max<int64_t>(0, cw1 - cw0);
         float divisor = adaptive ? float(valid)
                         : (fn == PoolFunct::AvgFwd || fn == PoolFunct::AvgBwd)
                             ? float(KH * KW)
@@ -572,8 +570,8 @@ bool Simulator::Impl::execOpt(const Instruction &inst) {
   float *p = chip(f[opt::Param]);
   const float *g = chip(f[opt::Grad]);
   float *m = fn == OptFunct::Sgd ? nullptr : chip(f[opt::M]);
-  float *v = fn == OptFunct::Adam || fn == OptFunct::AdamW ? chip(f[opt::V])
-                                                           : nullptr;
+  float *v =
+      fn == OptFunct::Adam || fn == OptFunct::AdamW ? chip(f[opt::V]) : nullptr;
   for (int64_t i = 0; i < n; ++i) {
     float gi = g[i] * gs;
     switch (fn) {

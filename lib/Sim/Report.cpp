@@ -180,8 +180,7 @@ std::string reportToJson(const Report &r, const Config &cfg,
   j["simulator"] = {{"wall_seconds", r.wallSeconds},
                     {"instructions_per_second", r.instructionsPerSecond}};
   // Non-finite metric values become null rather than invalid JSON.
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string reportSummary(const Report &r, const Config &cfg) {
@@ -189,11 +188,10 @@ std::string reportSummary(const Report &r, const Config &cfg) {
   auto line = [&](const char *key, const std::string &value) {
     s += fmt::format("{:<17}{}\n", std::string(key) + ":", value);
   };
-  line("config", fmt::format("{} ({}x{} {} array, {} GHz)", cfg.name,
-                             cfg.arrayDim, cfg.arrayDim,
-                             cfg.arrayDType == ArrayDType::BF16 ? "bf16"
-                                                                : "fp32",
-                             cfg.clockGhz));
+  line("config",
+       fmt::format(
+           "{} ({}x{} {} array, {} GHz)", cfg.name, cfg.arrayDim, cfg.arrayDim,
+           cfg.arrayDType == ArrayDType::BF16 ? "bf16" : "fp32", cfg.clockGhz));
   line("mode", r.timingOnly ? "timing-only" : "functional+timing");
   line("status", statusName(r.status));
   line("cycles", fmt::format("{}", r.cycles));
@@ -205,9 +203,9 @@ std::string reportSummary(const Report &r, const Config &cfg) {
   line("dram write", fmt::format("{} bytes", r.total.dramWriteBytes));
   if (r.total.hostBytes)
     line("host input", fmt::format("{} bytes", r.total.hostBytes));
-  line("energy", fmt::format("{:.6g} J (dynamic {:.6g} J, leakage {:.6g} J)",
-                             r.energy.total(), r.energy.dynamic(),
-                             r.energy.leakage));
+  line("energy",
+       fmt::format("{:.6g} J (dynamic {:.6g} J, leakage {:.6g} J)",
+                   r.energy.total(), r.energy.dynamic(), r.energy.leakage));
   line("energy split",
        fmt::format("mac {:.3g}, array {:.3g}, spad {:.3g}, acc {:.3g}, dram "
                    "{:.3g}, vector {:.3g}, instr {:.3g} J",
@@ -249,8 +247,7 @@ std::string reportSummary(const Report &r, const Config &cfg) {
                                 "popped",
                                 r.unconsumedTokens));
   line("sim speed", fmt::format("{:.3g} M instructions/s ({:.3g} s wall)",
-                                r.instructionsPerSecond / 1e6,
-                                r.wallSeconds));
+                                r.instructionsPerSecond / 1e6, r.wallSeconds));
   return s;
 }
 
@@ -274,11 +271,10 @@ std::string Simulator::Impl::traceJson() const {
   }
   for (const TraceEvent &ev : trace) {
     const Instruction &inst = prog.instructions[ev.pc];
-    std::string name = ev.stall < 0
-                           ? mnemonic(inst.opcode, inst.funct)
-                           : std::string("stall: ") +
-                                 fetchStallName(static_cast<FetchStall>(
-                                     ev.stall));
+    std::string name =
+        ev.stall < 0 ? mnemonic(inst.opcode, inst.funct)
+                     : std::string("stall: ") +
+                           fetchStallName(static_cast<FetchStall>(ev.stall));
     const char *cat = ev.stall < 0 ? phaseName(inst.phase) : "stall";
     out += fmt::format(",\n{{\"name\":\"{}\",\"cat\":\"{}\",\"ph\":\"X\","
                        "\"pid\":1,\"tid\":{},\"ts\":{:.6f},\"dur\":{:.6f},"

@@ -25,6 +25,10 @@ namespace {
 
 uint64_t ceilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+/// No real transfer moves more than 2^32 elements (16 GiB) at once; the
+/// bound also keeps every byte and cycle count far from overflow.
+constexpr uint64_t kMaxDmaElements = uint64_t(1) << 32;
+
 /// Valid (in-range) index interval of one DMA dimension, as [lo, hi).
 void validRange(const DmaDim &d, int64_t &lo, int64_t &hi) {
   if (d.extent == 0) {
@@ -336,19 +340,17 @@ bool Simulator::Impl::checkRange(uint64_t atPc, const char *what, int64_t addr,
                                   "holds {} elements",
                                   what, lo, hi, spadN));
   if (lo >= accBase && lo < accBase + (int64_t(1) << 23))
-    return fail(atPc,
-                fmt::format("accumulator overflow: operand '{}' covers "
-                            "ACC+[{}, {}] but the accumulator holds {} "
-                            "elements",
-                            what, lo - accBase, hi - accBase, accN));
+    return fail(atPc, fmt::format("accumulator overflow: operand '{}' covers "
+                                  "ACC+[{}, {}] but the accumulator holds {} "
+                                  "elements",
+                                  what, lo - accBase, hi - accBase, accN));
   return fail(atPc, fmt::format("operand '{}' covers on-chip addresses [{}, "
                                 "{}], outside the scratchpad [0, {}) and the "
                                 "accumulator [0x{:x}, 0x{:x})",
                                 what, lo, hi, spadN, accBase, accBase + accN));
 }
 
-bool Simulator::Impl::checkQueueInstruction(const Instruction &inst,
-                                            Entry &e) {
+bool Simulator::Impl::checkQueueInstruction(const Instruction &inst, Entry &e) {
   const uint64_t at = e.pc;
   const int64_t *f = inst.field;
   switch (inst.opcode) {
@@ -369,6 +371,13 @@ bool Simulator::Impl::checkQueueInstruction(const Instruction &inst,
                                   "4-byte aligned",
                                   dramAddr));
     e.dramAddr = uint64_t(dramAddr);
+    uint64_t box = 1;
+    for (const DmaDim &d : e.dims) {
+      box *= uint64_t(d.size);
+      if (box > kMaxDmaElements)
+        return fail(at, fmt::format("DMA box has more than {} elements",
+                                    kMaxDmaElements));
+    }
     // On-chip side: the whole box (padding is written on loads).
     int64_t lo = chipAddr, hi = chipAddr;
     for (const DmaDim &d : e.dims) {
@@ -484,8 +493,7 @@ bool Simulator::Impl::checkQueueInstruction(const Instruction &inst,
         !checkRange(at, "grad", f[opt::Grad], 1, n, 0, 1) ||
         !checkRange(at, "hp", f[opt::Hp], 1, kNumHyperParams, 0, 1))
       return false;
-    if (fn != OptFunct::Sgd &&
-        !checkRange(at, "m", f[opt::M], 1, n, 0, 1))
+    if (fn != OptFunct::Sgd && !checkRange(at, "m", f[opt::M], 1, n, 0, 1))
       return false;
     if ((fn == OptFunct::Adam || fn == OptFunct::AdamW) &&
         !checkRange(at, "v", f[opt::V], 1, n, 0, 1))
@@ -576,15 +584,16 @@ Cost Simulator::Impl::costOf(const Instruction &inst, const Entry &e) const {
       int64_t a = f[vec::A], b = f[vec::B];
       bool aAcc = a >= int64_t(kAccBase), bAcc = b >= int64_t(kAccBase);
       if (aAcc == bAcc) {
-        uint64_t bankElems = aAcc ? acc.size() / cfg.accBanks
-                                  : spad.size() / cfg.spadBanks;
+        uint64_t bankElems =
+            aAcc ? acc.size() / cfg.accBanks : spad.size() / cfg.spadBanks;
         int64_t base = aAcc ? int64_t(kAccBase) : 0;
-        if (bankElems && uint64_t(a - base) / bankElems ==
-                             uint64_t(b - base) / bankElems)
+        if (bankElems &&
+            uint64_t(a - base) / bankElems == uint64_t(b - base) / bankElems)
           conflict = 2;
       }
     }
-    cost.cycles = cfg.vectorStartupCycles + ceilDiv(n, lanes) * perOp * conflict;
+    cost.cycles =
+        cfg.vectorStartupCycles + ceilDiv(n, lanes) * perOp * conflict;
     c.vectorSimpleOps = n * sp;
     c.vectorComplexOps = n * cp;
     if (fn != VecFunct::Fill)
@@ -724,10 +733,21 @@ bool Simulator::Impl::headReady(unsigned q, uint64_t &start) const {
 }
 
 bool Simulator::Impl::processHead(unsigned q, uint64_t t) {
-  Entry e = rings[q].front();
+  const Entry &head = rings[q].front();
+  const Instruction &inst = prog.instructions[head.pc];
+  Cost cost = costOf(inst, head);
+  // The cycle guard applies before the instruction runs, so one enormous
+  // instruction cannot run away either; the queue is left intact.
+  uint64_t projected =
+      q != 1 ? std::max(t, dramFreeAt) + cost.cycles + cfg.dramLatencyCycles
+             : t + cost.cycles;
+  if (projected > opts.maxCycles) {
+    status = RunStatus::CycleLimit;
+    return false;
+  }
+  Entry e = head;
   rings[q].popFront();
   lastPopTime[q] = t;
-  const Instruction &inst = prog.instructions[e.pc];
   int pops[2], pushes[2];
   tokenChannels(q, inst.deps, pops, pushes);
   for (int ch : pops)
@@ -743,7 +763,6 @@ bool Simulator::Impl::processHead(unsigned q, uint64_t t) {
       qs.stallDependency += t - freeAt[q];
     }
   }
-  Cost cost = costOf(inst, e);
   uint64_t end, busy;
   if (q != 1) { // DMA: shared DRAM channel, then latency
     uint64_t channel = std::max(t, dramFreeAt);
@@ -978,8 +997,8 @@ bool Simulator::Impl::fetchOne() {
     return true;
   }
   case Opcode::Fence: {
-    bool any = f[fence::WaitLoad] || f[fence::WaitExecute] ||
-               f[fence::WaitStore];
+    bool any =
+        f[fence::WaitLoad] || f[fence::WaitExecute] || f[fence::WaitStore];
     uint64_t t = fetchTime;
     for (unsigned i = 0; i < kNumQueues; ++i)
       if (!any || f[fence::WaitLoad + i])
@@ -989,12 +1008,10 @@ bool Simulator::Impl::fetchOne() {
   }
   case Opcode::DmaCfg: {
     DmaCfgFunct fn = static_cast<DmaCfgFunct>(inst.funct);
-    unsigned which = fn == DmaCfgFunct::LoadD12 || fn == DmaCfgFunct::LoadD34
-                         ? 0
-                         : 1;
-    unsigned d0 = fn == DmaCfgFunct::LoadD12 || fn == DmaCfgFunct::StoreD12
-                      ? 1
-                      : 3;
+    unsigned which =
+        fn == DmaCfgFunct::LoadD12 || fn == DmaCfgFunct::LoadD34 ? 0 : 1;
+    unsigned d0 =
+        fn == DmaCfgFunct::LoadD12 || fn == DmaCfgFunct::StoreD12 ? 1 : 3;
     for (unsigned k = 0; k < 2; ++k) {
       DmaDim &d = dmaRegs[which][d0 + k];
       unsigned base = k * 5;
@@ -1080,10 +1097,9 @@ bool Simulator::Impl::fetchOne() {
       chargeChip(pcounts, addr, 1, !isLoad);
       break;
     }
-    unsigned bytes = fn == SMemFunct::DramI64 || fn == SMemFunct::DramF64 ? 8
-                                                                          : 4;
-    if (addr < 0 || addr % bytes != 0 ||
-        uint64_t(addr) + bytes > cfg.dramBytes)
+    unsigned bytes =
+        fn == SMemFunct::DramI64 || fn == SMemFunct::DramF64 ? 8 : 4;
+    if (addr < 0 || addr % bytes != 0 || uint64_t(addr) + bytes > cfg.dramBytes)
       return fail(at, fmt::format("DRAM address {} is outside DRAM ({} bytes) "
                                   "or not {}-byte aligned",
                                   addr, cfg.dramBytes, bytes));
@@ -1134,15 +1150,14 @@ bool Simulator::Impl::fetchOne() {
     uint64_t labelBytes = uint64_t(f[recv::LabelBytes]);
     if (in < 0 || labels < 0 || uint64_t(in) + inBytes > cfg.dramBytes ||
         uint64_t(labels) + labelBytes > cfg.dramBytes)
-      return fail(at, fmt::format("recv buffers [{}, +{}) and [{}, +{}) must "
-                                  "lie inside DRAM ({} bytes)",
-                                  in, inBytes, labels, labelBytes,
-                                  cfg.dramBytes));
+      return fail(at,
+                  fmt::format("recv buffers [{}, +{}) and [{}, +{}) must "
+                              "lie inside DRAM ({} bytes)",
+                              in, inBytes, labels, labelBytes, cfg.dramBytes));
     std::vector<uint8_t> inBuf(inBytes), labelBuf(labelBytes);
     std::string herr;
-    int64_t count =
-        host->receiveBatch(unsigned(f[recv::Stream]), inBuf, labelBuf,
-                           !opts.timingOnly, herr);
+    int64_t count = host->receiveBatch(unsigned(f[recv::Stream]), inBuf,
+                                       labelBuf, !opts.timingOnly, herr);
     if (count < 0)
       return fail(at, "host failed to supply a batch: " + herr);
     if (inBuf.size() != inBytes || labelBuf.size() != labelBytes)
@@ -1216,8 +1231,8 @@ std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
   bool blamed = false;
   std::string headline;
   for (unsigned q = 0; q < kNumQueues; ++q) {
-    heads += fmt::format("{}{}: ", q ? "; " : "",
-                         queueName(static_cast<Queue>(q)));
+    heads +=
+        fmt::format("{}{}: ", q ? "; " : "", queueName(static_cast<Queue>(q)));
     if (rings[q].empty()) {
       heads += "empty";
       continue;
@@ -1230,10 +1245,10 @@ std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
     for (int ch : pops)
       if (ch >= 0 && tokens[ch].empty() && missing < 0)
         missing = ch;
-    heads += fmt::format("#{} ({}) waiting for a {} token, {} queued", e.pc,
-                         mnemonic(inst.opcode, inst.funct),
-                         missing >= 0 ? chanName[missing] : "?",
-                         rings[q].size());
+    heads +=
+        fmt::format("#{} ({}) waiting for a {} token, {} queued", e.pc,
+                    mnemonic(inst.opcode, inst.funct),
+                    missing >= 0 ? chanName[missing] : "?", rings[q].size());
     // Blame the head whose token source has nothing left to push it: that is
     // a token popped but never pushed. Otherwise blame the first blocked
     // head.
@@ -1332,9 +1347,9 @@ RunStatus Simulator::Impl::run() {
     status = RunStatus::Error;
   if (!halted)
     endCycle = std::max(endCycle, fetchTime);
-  wallSeconds += std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - t0)
-                     .count();
+  wallSeconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   return status;
 }
 
@@ -1349,9 +1364,7 @@ Simulator::~Simulator() = default;
 bool Simulator::load(const Program &program, std::string &err) {
   return impl->load(program, err);
 }
-void Simulator::setOptions(const RunOptions &options) {
-  impl->opts = options;
-}
+void Simulator::setOptions(const RunOptions &options) { impl->opts = options; }
 RunStatus Simulator::run() { return impl->run(); }
 const SimError &Simulator::error() const { return impl->error; }
 std::string Simulator::errorString() const {

@@ -27,7 +27,8 @@ using namespace adagp::sim;
 
 namespace {
 
-const char *const kHelp = R"(adagp-sim: assembler, disassembler and simulator for the adagp accelerator
+const char *const kHelp =
+    R"(adagp-sim: assembler, disassembler and simulator for the adagp accelerator
 
 USAGE
   adagp-sim [options] PROGRAM.agp|PROGRAM.s      run a program
@@ -211,8 +212,8 @@ int main(int argc, char **argv) {
     } else if (input.empty()) {
       input = a;
     } else {
-      return errorExit(fmt::format("more than one input file ('{}' and '{}')",
-                                   input, a));
+      return errorExit(
+          fmt::format("more than one input file ('{}' and '{}')", input, a));
     }
   }
   if (input.empty())
@@ -313,8 +314,7 @@ int main(int argc, char **argv) {
     std::vector<float> vals(d.count);
     if (!sim.readDram(d.addr, vals.data(), 4 * d.count, err))
       return errorExit(err);
-    NpyArray arr =
-        NpyArray::fromFloats({int64_t(d.count)}, vals.data());
+    NpyArray arr = NpyArray::fromFloats({int64_t(d.count)}, vals.data());
     if (!writeNpy(d.file, arr, err))
       return errorExit(err);
   }

@@ -79,12 +79,15 @@ TEST(Assembler, ErrorsNameTheLineAndTheProblem) {
             std::string::npos);
   EXPECT_NE(bad("vec rows=1 cols=1 d=0\n").find("function suffix"),
             std::string::npos);
-  EXPECT_NE(bad("gemm a=0 lda=1 c=0 ldc=1 m=1 k=1\n").find("requires field 'n'"),
-            std::string::npos);
-  EXPECT_NE(bad("gemm a=0 lda=1 c=0 ldc=1 m=1 k=300 n=1\n").find("out of range"),
-            std::string::npos);
-  EXPECT_NE(bad("load size=1 dstride=1 cstride=1 bogus=3\n").find("no field 'bogus'"),
-            std::string::npos);
+  EXPECT_NE(
+      bad("gemm a=0 lda=1 c=0 ldc=1 m=1 k=1\n").find("requires field 'n'"),
+      std::string::npos);
+  EXPECT_NE(
+      bad("gemm a=0 lda=1 c=0 ldc=1 m=1 k=300 n=1\n").find("out of range"),
+      std::string::npos);
+  EXPECT_NE(
+      bad("load size=1 dstride=1 cstride=1 bogus=3\n").find("no field 'bogus'"),
+      std::string::npos);
   EXPECT_NE(bad("br.eq target=nowhere\n").find("undefined symbol 'nowhere'"),
             std::string::npos);
   EXPECT_NE(bad("sop.add rd=r32\n").find("bad register"), std::string::npos);

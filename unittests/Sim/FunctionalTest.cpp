@@ -317,14 +317,22 @@ TEST(Functional, ReductionsAlongRowsAndColumns) {
     const char *name;
     bool col, acc;
   };
-  for (Case k : {Case{"colsum", true, false}, {"colmax", true, false},
-                 {"colsumsq", true, false}, {"coldot", true, false},
-                 {"colsum_acc", true, true}, {"colmax_acc", true, true},
-                 {"colsumsq_acc", true, true}, {"coldot_acc", true, true},
-                 {"rowsum", false, false}, {"rowmax", false, false},
-                 {"rowsumsq", false, false}, {"rowdot", false, false},
-                 {"rowsum_acc", false, true}, {"rowmax_acc", false, true},
-                 {"rowsumsq_acc", false, true}, {"rowdot_acc", false, true},
+  for (Case k : {Case{"colsum", true, false},
+                 {"colmax", true, false},
+                 {"colsumsq", true, false},
+                 {"coldot", true, false},
+                 {"colsum_acc", true, true},
+                 {"colmax_acc", true, true},
+                 {"colsumsq_acc", true, true},
+                 {"coldot_acc", true, true},
+                 {"rowsum", false, false},
+                 {"rowmax", false, false},
+                 {"rowsumsq", false, false},
+                 {"rowdot", false, false},
+                 {"rowsum_acc", false, true},
+                 {"rowmax_acc", false, true},
+                 {"rowsumsq_acc", false, true},
+                 {"rowdot_acc", false, true},
                  {"rowargmax", false, false}}) {
     SCOPED_TRACE(k.name);
     std::string name = k.name;
@@ -410,7 +418,8 @@ TEST(Functional, BatchNormAsDocumentedComposition) {
   const int R = 10, C = 4;
   std::mt19937 rng(6);
   std::vector<float> X = randomFloats(R * C, rng, -2, 3);
-  std::vector<float> gammaBeta = {1.5f, 0.5f, 2.0f, 1.0f, 0.1f, -0.2f, 0.3f, 0.0f};
+  std::vector<float> gammaBeta = {1.5f, 0.5f,  2.0f, 1.0f,
+                                  0.1f, -0.2f, 0.3f, 0.0f};
   std::vector<float> got = run1(R"(
       vec.colsum   rows=10 cols=4 d=0x100 d_cs=1 a=0 a_rs=4 a_cs=1
       vec.colsumsq rows=10 cols=4 d=0x104 d_cs=1 a=0 a_rs=4 a_cs=1
@@ -424,11 +433,11 @@ TEST(Functional, BatchNormAsDocumentedComposition) {
       vec.sub  rows=1 cols=4 d=0x114 d_cs=1 a=0x204 a_cs=1 b=0x108 b_cs=1
       vec.affine rows=10 cols=4 d=0x300 d_rs=4 d_cs=1 a=0 a_rs=4 a_cs=1 b=0x110 b_rs=4 b_cs=1
   )",
-      [&](Simulator &s) {
-        putChip(s, 0, X);
-        putChip(s, 0x200, gammaBeta);
-      },
-      0x300, R * C);
+                                [&](Simulator &s) {
+                                  putChip(s, 0, X);
+                                  putChip(s, 0x200, gammaBeta);
+                                },
+                                0x300, R * C);
   for (int c = 0; c < C; ++c) {
     double mean = 0, sq = 0;
     for (int r = 0; r < R; ++r) {
@@ -438,8 +447,7 @@ TEST(Functional, BatchNormAsDocumentedComposition) {
     mean /= R;
     double var = sq / R - mean * mean;
     for (int r = 0; r < R; ++r) {
-      double y = (X[r * C + c] - mean) / std::sqrt(var + 1e-5) *
-                     gammaBeta[c] +
+      double y = (X[r * C + c] - mean) / std::sqrt(var + 1e-5) * gammaBeta[c] +
                  gammaBeta[4 + c];
       ASSERT_NEAR(got[r * C + c], y, 1e-4) << r << "," << c;
     }
@@ -462,8 +470,8 @@ TEST(Functional, PoolingForwardAndBackwardAllModes) {
   auto smallIdx = [&](int n, int h, int w, int c) {
     return ((n * OH + h) * OW + w) * C + c;
   };
-  for (std::string mode : {"max", "avg", "avg_valid", "max_grad", "avg_grad",
-                           "avg_valid_grad"}) {
+  for (std::string mode :
+       {"max", "avg", "avg_valid", "max_grad", "avg_grad", "avg_valid_grad"}) {
     SCOPED_TRACE(mode);
     bool grad = mode.find("grad") != std::string::npos;
     std::string prog = fmt::format(
@@ -545,7 +553,8 @@ TEST(Functional, AdaptiveAveragePoolingToFixedSize) {
         for (int h = h0; h < h1; ++h)
           for (int w = w0; w < w1; ++w)
             s += X[(h * W + w) * C + c];
-        ASSERT_EQ(got[(oh * OW + ow) * C + c], s / float((h1 - h0) * (w1 - w0)));
+        ASSERT_EQ(got[(oh * OW + ow) * C + c],
+                  s / float((h1 - h0) * (w1 - w0)));
       }
 }
 
@@ -587,7 +596,8 @@ TEST(Functional, SoftmaxCrossEntropyLossAndGradient) {
     total += (m + std::log(s)) - z[labels[b]];
     correct += arg == labels[b] ? 1.0f : 0.0f;
     for (int k = 0; k < K; ++k)
-      ASSERT_EQ(g[b * K + k], (p[k] / s - (k == labels[b] ? 1.0f : 0.0f)) * 0.2f);
+      ASSERT_EQ(g[b * K + k],
+                (p[k] / s - (k == labels[b] ? 1.0f : 0.0f)) * 0.2f);
   }
   EXPECT_EQ(loss[0], total / float(B));
   EXPECT_EQ(loss[1], correct);
@@ -616,8 +626,8 @@ TEST(Functional, OptimizerUpdates) {
   for (std::string fn : {"sgd", "momentum", "nesterov", "adam", "adamw"}) {
     SCOPED_TRACE(fn);
     auto sim = makeSim(fmt::format(
-        "opt.{} n={} param=0 grad=0x100 m=0x200 v=0x300 hp=0x400\nfinish\n",
-        fn, n));
+        "opt.{} n={} param=0 grad=0x100 m=0x200 v=0x300 hp=0x400\nfinish\n", fn,
+        n));
     putChip(*sim, 0, P);
     putChip(*sim, 0x100, G);
     putChip(*sim, 0x200, M0);

@@ -1,7 +1,7 @@
 //===- ISATest.cpp - Encoding, decoding and program files -----------------===//
 
-#include "adagp/ISA/Assembler.h"
 #include "adagp/ISA/ISA.h"
+#include "adagp/ISA/Assembler.h"
 
 #include <cstring>
 #include <gtest/gtest.h>
@@ -18,9 +18,8 @@ Instruction randomInstruction(Opcode op, std::mt19937_64 &rng,
   const OpcodeInfo &info = opcodeInfo(op);
   uint8_t funct = info.numFuncts ? uint8_t(rng() % info.numFuncts) : 0;
   uint8_t deps = uint8_t(rng() & allowedDeps(info.queue));
-  Instruction inst = makeInstruction(op, funct,
-                                     static_cast<Phase>(rng() % kNumPhases),
-                                     deps);
+  Instruction inst =
+      makeInstruction(op, funct, static_cast<Phase>(rng() % kNumPhases), deps);
   for (unsigned i = 0; i < info.numFields; ++i) {
     const FieldInfo &f = info.fields[i];
     int64_t lo, hi;

@@ -125,8 +125,7 @@ TEST(Scalar, FenceWaitsForQueuesToDrain) {
   Report r = sim->report();
   // load ends at 1 + 100 + 256 = 357; fence waits from 1; nop and finish
   // follow.
-  EXPECT_EQ(r.fetchStalls[static_cast<unsigned>(FetchStall::Fence)],
-            357u - 1);
+  EXPECT_EQ(r.fetchStalls[static_cast<unsigned>(FetchStall::Fence)], 357u - 1);
   EXPECT_EQ(r.cycles, 357u + 1 + 1 + 1);
 }
 

@@ -23,9 +23,10 @@ inline isa::Program asmOrDie(const std::string &text) {
 }
 
 /// A loaded simulator for an assembly program.
-inline std::unique_ptr<Simulator>
-makeSim(const std::string &text, const Config &cfg = defaultConfig(),
-        Host *host = nullptr, RunOptions opts = RunOptions()) {
+inline std::unique_ptr<Simulator> makeSim(const std::string &text,
+                                          const Config &cfg = defaultConfig(),
+                                          Host *host = nullptr,
+                                          RunOptions opts = RunOptions()) {
   auto sim = std::make_unique<Simulator>(cfg, host, opts);
   std::string err;
   EXPECT_TRUE(sim->load(asmOrDie(text), err)) << err;
@@ -41,7 +42,8 @@ inline std::vector<float> randomFloats(size_t n, std::mt19937 &rng,
   return v;
 }
 
-inline void putChip(Simulator &sim, uint32_t addr, const std::vector<float> &v) {
+inline void putChip(Simulator &sim, uint32_t addr,
+                    const std::vector<float> &v) {
   std::string err;
   ASSERT_TRUE(sim.writeOnChip(addr, v.data(), v.size(), err)) << err;
 }
@@ -53,7 +55,8 @@ inline std::vector<float> getChip(Simulator &sim, uint32_t addr, size_t n) {
   return v;
 }
 
-inline void putDram(Simulator &sim, uint64_t addr, const std::vector<float> &v) {
+inline void putDram(Simulator &sim, uint64_t addr,
+                    const std::vector<float> &v) {
   std::string err;
   ASSERT_TRUE(sim.writeDram(addr, v.data(), 4 * v.size(), err)) << err;
 }

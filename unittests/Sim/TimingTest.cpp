@@ -263,8 +263,12 @@ TEST(Timing, CyclicWaitIsReportedWithBothQueueHeads) {
   EXPECT_EQ(sim->run(), RunStatus::Error);
   std::string e = sim->errorString();
   EXPECT_NE(e.find("deadlock"), std::string::npos) << e;
-  EXPECT_NE(e.find("load: #0 (load) waiting for a execute->load token"), std::string::npos) << e;
-  EXPECT_NE(e.find("execute: #1 (gemm) waiting for a load->execute token"), std::string::npos) << e;
+  EXPECT_NE(e.find("load: #0 (load) waiting for a execute->load token"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("execute: #1 (gemm) waiting for a load->execute token"),
+            std::string::npos)
+      << e;
 }
 
 TEST(Timing, DeadlockBehindAFullQueueIsDetected) {
@@ -288,13 +292,13 @@ TEST(Timing, DeadlockBehindAFullQueueIsDetected) {
 TEST(Timing, LimitsStopRunawayPrograms) {
   RunOptions o;
   o.maxInstructions = 1000;
-  auto sim = makeSim("top: jump.j target=top\nfinish\n", defaultConfig(),
-                     nullptr, o);
+  auto sim =
+      makeSim("top: jump.j target=top\nfinish\n", defaultConfig(), nullptr, o);
   EXPECT_EQ(sim->run(), RunStatus::InstructionLimit);
   RunOptions o2;
   o2.maxCycles = 5000;
-  auto sim2 = makeSim("top: jump.j target=top\nfinish\n", defaultConfig(),
-                      nullptr, o2);
+  auto sim2 =
+      makeSim("top: jump.j target=top\nfinish\n", defaultConfig(), nullptr, o2);
   EXPECT_EQ(sim2->run(), RunStatus::CycleLimit);
   EXPECT_LE(sim2->report().cycles, 5010u);
 }

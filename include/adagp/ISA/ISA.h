@@ -37,6 +37,8 @@ constexpr unsigned kOnChipAddressBits = 24;
 /// LOAD/STORE itself, dimensions 1..4 by the queue's DMACFG registers.
 constexpr unsigned kMaxDmaDims = 5;
 constexpr unsigned kMaxFields = 16;
+/// DRAM addresses are below 2^40 (1 TiB): DMA address fields are 40 bits.
+constexpr uint64_t kDramAddressLimit = uint64_t(1) << 40;
 
 //===----------------------------------------------------------------------===//
 // Opcodes, queues, phases, dependency flags

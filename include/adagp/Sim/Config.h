@@ -18,8 +18,8 @@ enum class ArrayDType { F32, BF16 };
 
 /// Energy per action in picojoules, and leakage power in watts.
 struct EnergyTable {
-  double macF32Pj = 0;          // one fp32 multiply-accumulate
-  double macBf16Pj = 0;         // bf16 multiply, fp32 accumulate
+  double macF32Pj = 0;             // one fp32 multiply-accumulate
+  double macBf16Pj = 0;            // bf16 multiply, fp32 accumulate
   double arrayOperandPjPerMac = 0; // PE register + inter-PE movement per MAC
   double spadReadPjPerByte = 0;
   double spadWritePjPerByte = 0;
@@ -69,15 +69,15 @@ struct Config {
   uint64_t spadElements() const { return spadBytes / 4; }
   uint64_t accElements() const { return accBytes / 4; }
   unsigned queueDepth(unsigned q) const {
-    return q == 0 ? loadQueueDepth : q == 1 ? executeQueueDepth
-                                            : storeQueueDepth;
+    return q == 0   ? loadQueueDepth
+           : q == 1 ? executeQueueDepth
+                    : storeQueueDepth;
   }
 };
 
 /// Parses a configuration. Errors name the key: "missing field
 /// 'dram.latency_cycles'", "field 'array.dim' must be > 0 (got -4)".
-bool parseConfig(const std::string &jsonText, Config &config,
-                 std::string &err);
+bool parseConfig(const std::string &jsonText, Config &config, std::string &err);
 /// Reads and parses a file; errors are prefixed with the path.
 bool loadConfig(const std::string &path, Config &config, std::string &err);
 /// The built-in default (identical to configs/default.json), for tests and
