@@ -256,9 +256,13 @@ std::string Simulator::Impl::traceJson() const {
   out.reserve(128 + trace.size() * 110);
   double usPerCycle = 1.0 / (cfg.clockGhz * 1000.0);
   out += "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  // The configuration name is user text: keep it JSON-safe.
+  std::string safeName;
+  for (char c : cfg.name)
+    safeName += (c == '"' || c == '\\' || uint8_t(c) < 0x20) ? '_' : c;
   out += fmt::format("{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,"
                      "\"args\":{{\"name\":\"adagp accelerator ({})\"}}}}",
-                     cfg.name);
+                     safeName);
   static const char *const tracks[4] = {"control", "load queue",
                                         "execute queue", "store queue"};
   for (unsigned t = 0; t < 4; ++t) {
