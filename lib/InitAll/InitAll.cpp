@@ -2,9 +2,12 @@
 
 #include "adagp/InitAll.h"
 
+#include "adagp/Conversion/Passes.h"
+#include "adagp/Dialect/CPU/CPUDialect.h"
 #include "adagp/Dialect/NN/NNDialect.h"
 #include "adagp/Dialect/NN/NNOps.h"
 #include "adagp/Dialect/NN/Passes.h"
+#include "adagp/Pipelines/Pipelines.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -13,10 +16,13 @@
 void adagp::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<nn::NNDialect>();
+  registry.insert<nn::NNDialect, cpu::CPUDialect>();
+  cpu::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void adagp::registerAllPasses() {
   mlir::registerAllPasses();
   nn::registerNNPasses();
+  registerADAGPConversionPasses();
+  registerPipelines();
 }

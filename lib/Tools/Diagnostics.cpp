@@ -4,6 +4,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -32,6 +33,13 @@ std::string adagp::describeLocation(Location loc) {
   if (auto callSite = dyn_cast<CallSiteLoc>(loc))
     return describeLocation(callSite.getCallee());
   return "";
+}
+
+void adagp::releaseOptionName(const char *name) {
+  auto &options = llvm::cl::getRegisteredOptions();
+  auto it = options.find(name);
+  if (it != options.end())
+    it->second->removeArgument();
 }
 
 void adagp::reportError(const std::string &tool, const std::string &message) {

@@ -30,6 +30,11 @@ private:
 /// "'conv1'"), or "" when it carries nothing useful.
 std::string describeLocation(mlir::Location loc);
 
+/// Unregisters a hidden option of libLLVM that has the name a tool wants
+/// (libLLVM registers a `-threads`), so that the tool can define its own.
+/// Call before constructing the tool's option.
+void releaseOptionName(const char *name);
+
 /// Prints `tool: error: message` to stderr.
 void reportError(const std::string &tool, const std::string &message);
 

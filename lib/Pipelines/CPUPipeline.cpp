@@ -1,0 +1,65 @@
+//===- CPUPipeline.cpp - The --adagp-cpu-pipeline -------------------------===//
+//
+// The pipeline is spelled as text so that the IR after each step can be
+// reproduced with adagp-opt and the upstream pass names it lists.
+//
+//===----------------------------------------------------------------------===//
+
+#include "adagp/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
+  std::string kernels = options.kernels ? "1" : "0";
+  return "builtin.module("
+         // Model operations to linalg; fuse producers into consumers.
+         "convert-nn-to-linalg{kernels=" + kernels + "},"
+         "canonicalize,cse,"
+         "func.func(linalg-fuse-elementwise-ops),"
+         "canonicalize,cse,"
+         // Tensors to buffers; globals become memref.globals that persist
+         // across calls; results become caller-provided out-parameters.
+         "one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
+         "buffer-deallocation-pipeline,"
+         "func.func(convert-linalg-to-loops),"
+         "canonicalize,cse,"
+         // To the LLVM dialect, with plain pointers for memref arguments.
+         "expand-strided-metadata,lower-affine,"
+         "convert-math-to-llvm,convert-math-to-libm,"
+         "convert-scf-to-cf,convert-cf-to-llvm,convert-arith-to-llvm,"
+         "finalize-memref-to-llvm,"
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "convert-index-to-llvm,reconcile-unrealized-casts)";
+}
+
+LogicalResult adagp::buildCPUPipeline(OpPassManager &pm,
+                                      const CPUPipelineOptions &options) {
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  // The text starts with builtin.module(...), the pass manager's own
+  // anchor, so parse its contents into `pm`.
+  std::string text = cpuPipeline(options);
+  text = text.substr(std::string("builtin.module(").size());
+  text.pop_back();
+  if (failed(parsePassPipeline(text, pm, os))) {
+    llvm::errs() << "internal error: cannot build the CPU pipeline: " << error
+                 << "\n";
+    return failure();
+  }
+  return success();
+}
+
+void adagp::registerPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "adagp-cpu-pipeline",
+      "Lower a model (nn, train, adagp dialects) to the LLVM dialect for the "
+      "CPU: linalg, fusion, one-shot bufferization, loops, LLVM",
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        (void)buildCPUPipeline(pm, options);
+      });
+}

@@ -1,0 +1,28 @@
+//===- Symbols.cpp - The runtime's functions for the JIT ------------------===//
+
+#include "adagp/Runtime/Symbols.h"
+
+#include "adagp/Runtime/Kernels.h"
+
+#include <cstdint>
+
+extern "C" void memrefCopy(int64_t, void *, void *);
+
+const std::vector<adagp::runtime::Symbol> &adagp::runtime::symbols() {
+#define ADAGP_SYMBOL(name) Symbol{#name, reinterpret_cast<void *>(&name)}
+  static const std::vector<Symbol> table = {
+      ADAGP_SYMBOL(adagp_set_num_threads),
+      ADAGP_SYMBOL(adagp_get_num_threads),
+      ADAGP_SYMBOL(adagp_conv2d_forward),
+      ADAGP_SYMBOL(adagp_conv2d_forward_bias),
+      ADAGP_SYMBOL(adagp_conv2d_input_grad),
+      ADAGP_SYMBOL(adagp_conv2d_filter_grad),
+      ADAGP_SYMBOL(adagp_matmul),
+      ADAGP_SYMBOL(adagp_batch_matmul),
+      ADAGP_SYMBOL(adagp_max_pool2d_grad),
+      ADAGP_SYMBOL(adagp_avg_pool2d_grad),
+      ADAGP_SYMBOL(memrefCopy),
+  };
+#undef ADAGP_SYMBOL
+  return table;
+}
