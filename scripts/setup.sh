@@ -18,7 +18,10 @@ PACKAGES=(
   # ONNX 1.12 (C++ library with checker, shape inference and text parser).
   libonnx-dev python3-onnx libprotobuf-dev protobuf-compiler
   # Libraries.
-  libfmt-dev libgtest-dev nlohmann-json3-dev libopenblas-dev
+  libfmt-dev libgtest-dev nlohmann-json3-dev
+  # CPU kernels: oneDNN (as PyTorch uses) on LLVM's OpenMP runtime, which
+  # also runs the compiled parallel loops.
+  libdnnl-dev libomp-22-dev
   # The PyTorch reference, its fast BLAS, plotting, and the data.
   python3-torch python3-torchvision python3-numpy python3-matplotlib
   libopenblas0-pthread dataset-fashion-mnist

@@ -8,6 +8,7 @@
 #include "adagp/Dialect/NN/NNOps.h"
 #include "adagp/Dialect/NN/Passes.h"
 #include "adagp/Pipelines/Pipelines.h"
+#include "adagp/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -24,5 +25,6 @@ void adagp::registerAllPasses() {
   mlir::registerAllPasses();
   nn::registerNNPasses();
   registerADAGPConversionPasses();
+  registerADAGPTransformsPasses();
   registerPipelines();
 }

@@ -18,7 +18,7 @@ std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
          // Model operations to linalg; fuse producers into consumers.
          "convert-nn-to-linalg{kernels=" + kernels + "},"
          "canonicalize,cse,"
-         "func.func(linalg-fuse-elementwise-ops),"
+         "adagp-fuse-elementwise,"
          "canonicalize,cse,"
          // Tensors to buffers; globals become memref.globals that persist
          // across calls; results become caller-provided out-parameters.
@@ -26,15 +26,19 @@ std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
          "buffer-deallocation-pipeline,"
-         "func.func(convert-linalg-to-loops),"
-         "canonicalize,cse,"
+         // Parallel dimensions become scf.parallel, run by OpenMP threads.
+         "func.func(convert-linalg-to-parallel-loops),"
+         "canonicalize,cse,adagp-sequentialize-small-loops,"
+         "convert-scf-to-openmp,canonicalize,"
          // To the LLVM dialect, with plain pointers for memref arguments.
          "expand-strided-metadata,lower-affine,"
          "convert-math-to-llvm,convert-math-to-libm,"
          "convert-scf-to-cf,convert-cf-to-llvm,convert-arith-to-llvm,"
-         "finalize-memref-to-llvm,"
+         "finalize-memref-to-llvm{use-generic-functions},"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-         "convert-index-to-llvm,reconcile-unrealized-casts)";
+         "convert-openmp-to-llvm,"
+         "convert-index-to-llvm,reconcile-unrealized-casts,"
+         "adagp-annotate-noalias)";
 }
 
 LogicalResult adagp::buildCPUPipeline(OpPassManager &pm,

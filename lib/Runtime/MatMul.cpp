@@ -1,8 +1,8 @@
-//===- MatMul.cpp - Matrix products ---------------------------------------===//
+//===- MatMul.cpp - Matrix products on oneDNN -----------------------------===//
 //
-// A single product uses OpenBLAS with all worker threads; a batch of
-// products is spread over the workers with single-threaded OpenBLAS, unless
-// there are fewer products than workers.
+// dnnl_sgemm (row-major) runs on the shared OpenMP team. A batch of
+// products with at least one per thread is split over the threads, each
+// product single-threaded (oneDNN does not nest OpenMP parallelism).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,19 +10,21 @@
 
 #include "ThreadPool.h"
 
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 using namespace adagp::runtime;
+
+static void sgemm(const float *a, const float *b, float *y, int64_t M,
+                  int64_t N, int64_t K, bool transA, bool transB,
+                  float alpha) {
+  dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, alpha, a,
+             transA ? M : K, b, transB ? K : N, 0.f, y, N);
+}
 
 extern "C" void adagp_matmul(const float *a, const float *b, float *y,
                              int64_t M, int64_t N, int64_t K, int64_t transA,
                              int64_t transB, double alpha) {
-  openblas_set_num_threads(static_cast<int>(numThreads()));
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans, M, N, K,
-              static_cast<float>(alpha), a, transA ? M : K, b,
-              transB ? K : N, 0.f, y, N);
-  openblas_set_num_threads(1);
+  sgemm(a, b, y, M, N, K, transA, transB, static_cast<float>(alpha));
 }
 
 extern "C" void adagp_batch_matmul(const float *a, const float *b, float *y,
@@ -30,21 +32,16 @@ extern "C" void adagp_batch_matmul(const float *a, const float *b, float *y,
                                    int64_t K, int64_t strideA, int64_t strideB,
                                    int64_t transA, int64_t transB) {
   auto one = [&](int64_t i) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, M, N, K, 1.f,
-                a + i * strideA, transA ? M : K, b + i * strideB,
-                transB ? K : N, 0.f, y + i * M * N, N);
+    sgemm(a + i * strideA, b + i * strideB, y + i * M * N, M, N, K, transA,
+          transB, 1.f);
   };
   if (batch >= numThreads()) {
-    openblas_set_num_threads(1);
     parallelFor(batch, [&](int64_t, int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         one(i);
     });
   } else {
-    openblas_set_num_threads(static_cast<int>(numThreads()));
     for (int64_t i = 0; i < batch; ++i)
       one(i);
-    openblas_set_num_threads(1);
   }
 }

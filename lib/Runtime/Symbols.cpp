@@ -4,9 +4,15 @@
 
 #include "adagp/Runtime/Kernels.h"
 
+#include <cstddef>
 #include <cstdint>
 
-extern "C" void memrefCopy(int64_t, void *, void *);
+extern "C" {
+void memrefCopy(int64_t, void *, void *);
+void *_mlir_memref_to_llvm_alloc(size_t);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t, size_t);
+void _mlir_memref_to_llvm_free(void *);
+}
 
 const std::vector<adagp::runtime::Symbol> &adagp::runtime::symbols() {
 #define ADAGP_SYMBOL(name) Symbol{#name, reinterpret_cast<void *>(&name)}
@@ -22,6 +28,9 @@ const std::vector<adagp::runtime::Symbol> &adagp::runtime::symbols() {
       ADAGP_SYMBOL(adagp_max_pool2d_grad),
       ADAGP_SYMBOL(adagp_avg_pool2d_grad),
       ADAGP_SYMBOL(memrefCopy),
+      ADAGP_SYMBOL(_mlir_memref_to_llvm_alloc),
+      ADAGP_SYMBOL(_mlir_memref_to_llvm_aligned_alloc),
+      ADAGP_SYMBOL(_mlir_memref_to_llvm_free),
   };
 #undef ADAGP_SYMBOL
   return table;

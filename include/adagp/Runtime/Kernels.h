@@ -3,15 +3,15 @@
  * The compiled code calls these functions for the operations that dominate
  * the run time. All tensors are dense, row-major float32 (NCHW for images,
  * OIHW for filters); every function overwrites its outputs completely and
- * is deterministic for a given thread count.
+ * is deterministic for a given thread count. Convolutions and matrix
+ * products run on oneDNN, everything on one OpenMP thread team.
  *
  * Convolution parameters, in this order, are
  *   N, C, H, W     input batch, channels, height, width
  *   K, R, S        output channels, filter height, filter width
  *   OH, OW         output height and width
  *   SH, SW         strides
- *   PT, PL         padding at the top and at the left (the bottom and right
- *                  padding follow from OH and OW)
+ *   PT, PL, PB, PR padding at the top, left, bottom and right
  *   DH, DW         dilations
  *   G              groups (C and K are multiples of G)
  *
@@ -29,7 +29,7 @@ extern "C" {
 #define ADAGP_CONV_PARAMS                                                      \
   int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,           \
       int64_t S, int64_t OH, int64_t OW, int64_t SH, int64_t SW, int64_t PT,  \
-      int64_t PL, int64_t DH, int64_t DW, int64_t G
+      int64_t PL, int64_t PB, int64_t PR, int64_t DH, int64_t DW, int64_t G
 
 /// Sets the number of worker threads of every kernel (default: the number
 /// of cores). Not to be called while a kernel runs.

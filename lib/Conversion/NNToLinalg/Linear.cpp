@@ -41,7 +41,7 @@ struct ConvShape {
 
   DenseI64ArrayAttr params(OpBuilder &b) const {
     return b.getDenseI64ArrayAttr(
-        {N, C, H, W, K, R, S, OH, OW, SH, SW, PT, PL, DH, DW, G});
+        {N, C, H, W, K, R, S, OH, OW, SH, SW, PT, PL, PB, PR, DH, DW, G});
   }
 };
 

@@ -31,25 +31,18 @@ SmallVector<Value> reduceMany(OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   int64_t rank = shape.size();
   auto outType = RankedTensorType::get(reducedShape(shape, axes, false), acc);
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iterators;
-  for (int64_t i = 0; i < rank; ++i) {
-    bool reduced = llvm::is_contained(axes, i);
-    iterators.push_back(reduced ? utils::IteratorType::reduction
-                                : utils::IteratorType::parallel);
-    if (!reduced)
-      outExprs.push_back(getAffineDimExpr(i, ctx));
-  }
   SmallVector<AffineMap> maps;
   for (Value in : inputs)
-    maps.push_back(broadcastMap(ctx, tensorType(in).getShape(), shape));
+    maps.push_back(
+        reductionInputMap(ctx, tensorType(in).getShape(), shape, axes));
   SmallVector<Value> inits;
   SmallVector<Type> types;
   for (unsigned i = 0; i < numOutputs; ++i) {
-    maps.push_back(AffineMap::get(rank, 0, outExprs, ctx));
+    maps.push_back(reductionOutputMap(ctx, shape, axes));
     inits.push_back(filledTensor(b, loc, outType, 0.0));
     types.push_back(outType);
   }
+  auto iterators = reductionIterators(rank, axes);
   auto generic = linalg::GenericOp::create(
       b, loc, types, inputs, inits, maps, iterators,
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -119,8 +112,7 @@ std::pair<Value, Value> meanAndVariance(OpBuilder &b, Location loc, Value x,
   Value sum = reduceMany(b, loc, shape, x, axes, f64, 1,
                          [&](OpBuilder &nb, Location l, ValueRange in,
                              ValueRange acc) -> SmallVector<Value> {
-                           return {arith::AddFOp::create(
-                               nb, l, acc[0], ext(nb, l, in[0], f64))};
+                           return {reassocAdd(nb, l, acc[0], ext(nb, l, in[0], f64))};
                          })[0];
   auto statType = cast<RankedTensorType>(sum.getType());
   Value mean = elementwise(b, loc, statType, sum,
@@ -138,8 +130,8 @@ std::pair<Value, Value> meanAndVariance(OpBuilder &b, Location loc, Value x,
                             ValueRange acc) -> SmallVector<Value> {
                           Value d = arith::SubFOp::create(
                               nb, l, ext(nb, l, in[0], f64), in[1]);
-                          return {arith::AddFOp::create(
-                              nb, l, acc[0], arith::MulFOp::create(nb, l, d, d))};
+                          return {reassocAdd(nb, l, acc[0],
+                                             arith::MulFOp::create(nb, l, d, d))};
                         })[0];
   Value var = elementwise(b, loc, statType, sq,
                           [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -287,9 +279,8 @@ struct BatchNormGradPattern : OpConversionPattern<nn::BatchNormGradOp> {
           Value g = ext(b, l, in[0], f64);
           Value d = arith::SubFOp::create(b, l, ext(b, l, in[1], f64),
                                           ext(b, l, in[2], f64));
-          return {arith::AddFOp::create(b, l, acc[0], g),
-                  arith::AddFOp::create(b, l, acc[1],
-                                        arith::MulFOp::create(b, l, g, d))};
+          return {reassocAdd(b, l, acc[0], g),
+                  reassocAdd(b, l, acc[1], arith::MulFOp::create(b, l, g, d))};
         });
     auto channelType = tensorType(adaptor.getScale());
     ValueRange stats{adaptor.getScale(), adaptor.getBatchMean(),
@@ -434,10 +425,9 @@ struct LayerNormGradPattern : OpConversionPattern<nn::LayerNormGradOp> {
           for (Value v : a)
             w.push_back(ext(b, l, v, f64));
           Value g = arith::MulFOp::create(b, l, w[0], w[4]);
-          return {arith::AddFOp::create(b, l, acc[0], g),
-                  arith::AddFOp::create(
-                      b, l, acc[1],
-                      arith::MulFOp::create(b, l, g, xhat(b, l, w)))};
+          return {reassocAdd(b, l, acc[0], g),
+                  reassocAdd(b, l, acc[1],
+                             arith::MulFOp::create(b, l, g, xhat(b, l, w)))};
         });
     auto keptType = RankedTensorType::get(
         reducedShape(xType.getShape(), trailing, true), f64);
@@ -467,9 +457,9 @@ struct LayerNormGradPattern : OpConversionPattern<nn::LayerNormGradOp> {
           SmallVector<Value> w;
           for (Value v : a)
             w.push_back(ext(b, l, v, f64));
-          return {arith::AddFOp::create(
-                      b, l, acc[0], arith::MulFOp::create(b, l, w[0], xhat(b, l, w))),
-                  arith::AddFOp::create(b, l, acc[1], w[0])};
+          return {reassocAdd(b, l, acc[0],
+                             arith::MulFOp::create(b, l, w[0], xhat(b, l, w))),
+                  reassocAdd(b, l, acc[1], w[0])};
         });
     Value dscale = compute(rewriter, loc, scaleType, paramSums[0],
                            [](OpBuilder &, Location, ValueRange a) {

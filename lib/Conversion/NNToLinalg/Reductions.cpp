@@ -13,7 +13,7 @@ using namespace adagp::lowering;
 namespace {
 
 Value addBody(OpBuilder &b, Location loc, ValueRange a) {
-  return arith::AddFOp::create(b, loc, a[0], a[1]);
+  return reassocAdd(b, loc, a[0], a[1]);
 }
 
 Value maxBody(OpBuilder &b, Location loc, ValueRange a) {
@@ -69,7 +69,7 @@ struct SoftmaxPattern : OpConversionPattern<OpTy> {
         [](OpBuilder &b, Location l, ValueRange a) {
           Value e = math::ExpOp::create(b, l,
                                         arith::SubFOp::create(b, l, a[1], a[2]));
-          return arith::AddFOp::create(b, l, a[0], e);
+          return reassocAdd(b, l, a[0], e);
         },
         max);
     bool isLog = std::is_same_v<OpTy, nn::LogSoftmaxOp>;

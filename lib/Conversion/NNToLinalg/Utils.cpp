@@ -74,6 +74,55 @@ SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
   return out;
 }
 
+Value reassocAdd(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::AddFOp::create(
+      b, loc, x, y,
+      arith::FastMathFlagsAttr::get(b.getContext(),
+                                    arith::FastMathFlags::reassoc));
+}
+
+/// Position of each dimension of `shape` in the iteration space: kept
+/// dimensions first, then the reduced ones, each group in order.
+static SmallVector<int64_t> reductionOrder(int64_t rank,
+                                           ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> position(rank);
+  int64_t next = 0;
+  for (int64_t i = 0; i < rank; ++i)
+    if (!llvm::is_contained(axes, i))
+      position[i] = next++;
+  for (int64_t i = 0; i < rank; ++i)
+    if (llvm::is_contained(axes, i))
+      position[i] = next++;
+  return position;
+}
+
+AffineMap reductionInputMap(MLIRContext *ctx, ArrayRef<int64_t> operandShape,
+                            ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) {
+  AffineMap inShape = broadcastMap(ctx, operandShape, shape);
+  SmallVector<int64_t> position = reductionOrder(shape.size(), axes);
+  SmallVector<AffineExpr> toDomain;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i)
+    toDomain.push_back(getAffineDimExpr(position[i], ctx));
+  return inShape.compose(AffineMap::get(shape.size(), 0, toDomain, ctx));
+}
+
+AffineMap reductionOutputMap(MLIRContext *ctx, ArrayRef<int64_t> shape,
+                             ArrayRef<int64_t> axes) {
+  SmallVector<AffineExpr> exprs;
+  int64_t kept = shape.size() - axes.size();
+  for (int64_t i = 0; i < kept; ++i)
+    exprs.push_back(getAffineDimExpr(i, ctx));
+  return AffineMap::get(shape.size(), 0, exprs, ctx);
+}
+
+SmallVector<utils::IteratorType> reductionIterators(int64_t rank,
+                                                    ArrayRef<int64_t> axes) {
+  SmallVector<utils::IteratorType> iterators(rank - axes.size(),
+                                             utils::IteratorType::parallel);
+  iterators.append(axes.size(), utils::IteratorType::reduction);
+  return iterators;
+}
+
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
              bool keepdims, double init, const BodyBuilder &combine,
              ValueRange extraInputs) {
@@ -82,26 +131,19 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
   int64_t rank = type.getRank();
   SmallVector<int64_t> outShape = reducedShape(type.getShape(), axes, false);
   auto outType = RankedTensorType::get(outShape, type.getElementType());
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iterators;
-  for (int64_t i = 0; i < rank; ++i) {
-    bool reduced = llvm::is_contained(axes, i);
-    iterators.push_back(reduced ? utils::IteratorType::reduction
-                                : utils::IteratorType::parallel);
-    if (!reduced)
-      outExprs.push_back(getAffineDimExpr(i, ctx));
-  }
   SmallVector<Value> inputs = {input};
-  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  SmallVector<AffineMap> maps = {
+      reductionInputMap(ctx, type.getShape(), type.getShape(), axes)};
   for (Value extra : extraInputs) {
     inputs.push_back(extra);
-    maps.push_back(broadcastMap(ctx, tensorType(extra).getShape(),
-                                type.getShape()));
+    maps.push_back(reductionInputMap(ctx, tensorType(extra).getShape(),
+                                     type.getShape(), axes));
   }
-  maps.push_back(AffineMap::get(rank, 0, outExprs, ctx));
+  maps.push_back(reductionOutputMap(ctx, type.getShape(), axes));
   auto generic = linalg::GenericOp::create(
       b, loc, outType, inputs,
-      ValueRange{filledTensor(b, loc, outType, init)}, maps, iterators,
+      ValueRange{filledTensor(b, loc, outType, init)}, maps,
+      reductionIterators(rank, axes),
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
         // combine(acc, x, extras...)
         SmallVector<Value> operands = {args.back()};

@@ -52,6 +52,24 @@ mlir::Value reduce(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
                    const BodyBuilder &combine,
                    mlir::ValueRange extraInputs = {});
 
+/// An f-add that may be reassociated: reductions built with it vectorise.
+mlir::Value reassocAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                       mlir::Value y);
+
+/// Indexing maps for a reduction over `axes` of `shape`, with the kept
+/// dimensions first in the iteration space (so that the outermost loops are
+/// parallel and run on all threads): the map of an operand broadcast to
+/// `shape` and of the reduced result.
+mlir::AffineMap reductionInputMap(mlir::MLIRContext *ctx,
+                                  llvm::ArrayRef<int64_t> operandShape,
+                                  llvm::ArrayRef<int64_t> shape,
+                                  llvm::ArrayRef<int64_t> axes);
+mlir::AffineMap reductionOutputMap(mlir::MLIRContext *ctx,
+                                   llvm::ArrayRef<int64_t> shape,
+                                   llvm::ArrayRef<int64_t> axes);
+llvm::SmallVector<mlir::utils::IteratorType>
+reductionIterators(int64_t rank, llvm::ArrayRef<int64_t> axes);
+
 /// Reshapes a statically shaped tensor (collapse to 1-D, then expand).
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::Value value, mlir::RankedTensorType type);

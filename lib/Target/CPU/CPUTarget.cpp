@@ -16,6 +16,7 @@
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -114,6 +115,7 @@ adagp::CPUEngine::create(ModuleOp module, const CPUCompileOptions &options) {
     return failure();
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
+  registerOpenMPDialectTranslation(*module->getContext());
 
   auto transformer =
       makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, nullptr);
@@ -123,6 +125,9 @@ adagp::CPUEngine::create(ModuleOp module, const CPUCompileOptions &options) {
       options.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
                             : llvm::CodeGenOptLevel::Default;
   engineOptions.enableGDBNotificationListener = false;
+  // ADAGP_PERF=1 names JIT-compiled functions for `perf report`.
+  engineOptions.enablePerfNotificationListener =
+      std::getenv("ADAGP_PERF") != nullptr;
   auto created = ExecutionEngine::create(module, engineOptions);
   if (!created) {
     std::string message = llvm::toString(created.takeError());
