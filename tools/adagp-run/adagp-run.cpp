@@ -22,6 +22,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -58,8 +59,8 @@ static cl::opt<bool>
               cl::init(false), cl::cat(category));
 static cl::opt<int>
     repeat("repeat",
-           cl::desc("Run the function this many times and print the time "
-                    "per run (after one warm-up run)"),
+           cl::desc("Run the function this many more times and print the "
+                    "median time per run (after one warm-up run)"),
            cl::init(0), cl::cat(category));
 
 static int fail(const std::string &message) {
@@ -176,18 +177,23 @@ int main(int argc, char **argv) {
   if (failed((*engine)->call(functionName, pointers, error)))
     return fail(error);
   if (repeat > 0) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < repeat; ++i)
+    // The median over the runs: robust to the odd slow run on a shared
+    // machine.
+    std::vector<double> times;
+    for (int i = 0; i < repeat; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
       if (failed((*engine)->call(functionName, pointers, error)))
         return fail(error);
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - t0)
-                         .count();
+      times.push_back(std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count());
+    }
+    std::sort(times.begin(), times.end());
     llvm::outs() << llvm::formatv(
         "{{\"compile_seconds\": {0:f3}, \"run_ms\": {1:f3}, \"threads\": "
         "{2}}\n",
         std::chrono::duration<double>(compiled - start).count(),
-        1e3 * seconds / repeat, adagp_get_num_threads());
+        1e3 * times[times.size() / 2], adagp_get_num_threads());
   }
   for (size_t i = 0; i < outputFiles.size(); ++i)
     if (!adagp::writeNpy(outputFiles[i], outputs[i], error))

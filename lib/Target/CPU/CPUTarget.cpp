@@ -13,8 +13,12 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -117,8 +121,36 @@ adagp::CPUEngine::create(ModuleOp module, const CPUCompileOptions &options) {
   registerLLVMDialectTranslation(*module->getContext());
   registerOpenMPDialectTranslation(*module->getContext());
 
-  auto transformer =
-      makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, nullptr);
+  // The optimiser needs the host's TargetMachine: without it LLVM's cost
+  // model sees no vector registers and vectorises nothing.
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return module.emitError("cannot detect the host: ")
+           << llvm::toString(hostBuilder.takeError());
+  hostBuilder->setCodeGenOptLevel(options.optLevel >= 3
+                                      ? llvm::CodeGenOptLevel::Aggressive
+                                      : llvm::CodeGenOptLevel::Default);
+  auto optimizerMachine = hostBuilder->createTargetMachine();
+  auto engineMachine = hostBuilder->createTargetMachine();
+  if (!optimizerMachine || !engineMachine)
+    return module.emitError("cannot create the host's target machine");
+  std::shared_ptr<llvm::TargetMachine> optimizerTM =
+      std::move(*optimizerMachine);
+  auto optimize = makeOptimizingTransformer(options.optLevel,
+                                            /*sizeLevel=*/0, optimizerTM.get());
+  // ADAGP_DUMP_LLVM=FILE writes the optimised LLVM IR, to inspect
+  // vectorisation.
+  auto transformer = [optimize, optimizerTM](llvm::Module *m) -> llvm::Error {
+    if (llvm::Error err = optimize(m))
+      return err;
+    if (const char *path = std::getenv("ADAGP_DUMP_LLVM")) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (!ec)
+        m->print(os, nullptr);
+    }
+    return llvm::Error::success();
+  };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel =
@@ -128,7 +160,8 @@ adagp::CPUEngine::create(ModuleOp module, const CPUCompileOptions &options) {
   // ADAGP_PERF=1 names JIT-compiled functions for `perf report`.
   engineOptions.enablePerfNotificationListener =
       std::getenv("ADAGP_PERF") != nullptr;
-  auto created = ExecutionEngine::create(module, engineOptions);
+  auto created =
+      ExecutionEngine::create(module, engineOptions, std::move(*engineMachine));
   if (!created) {
     std::string message = llvm::toString(created.takeError());
     return module.emitError("JIT compilation failed: ") << message;
