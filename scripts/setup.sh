@@ -18,7 +18,7 @@ PACKAGES=(
   # ONNX 1.12 (C++ library with checker, shape inference and text parser).
   libonnx-dev python3-onnx libprotobuf-dev protobuf-compiler
   # Libraries.
-  libfmt-dev libgtest-dev nlohmann-json3-dev
+  libfmt-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
   # CPU kernels: oneDNN (as PyTorch uses) on LLVM's OpenMP runtime, which
   # also runs the compiled parallel loops.
   libdnnl-dev libomp-22-dev

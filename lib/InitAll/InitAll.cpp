@@ -7,6 +7,8 @@
 #include "adagp/Dialect/NN/NNDialect.h"
 #include "adagp/Dialect/NN/NNOps.h"
 #include "adagp/Dialect/NN/Passes.h"
+#include "adagp/Dialect/Train/Passes.h"
+#include "adagp/Dialect/Train/TrainDialect.h"
 #include "adagp/Pipelines/Pipelines.h"
 #include "adagp/Transforms/Passes.h"
 
@@ -15,15 +17,21 @@
 #include "mlir/InitAllPasses.h"
 
 void adagp::registerAllDialects(mlir::DialectRegistry &registry) {
+  // First: replaces upstream's ml_program bufferization, which
+  // registerAllDialects adds.
+  cpu::registerMLProgramBufferization(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<nn::NNDialect, cpu::CPUDialect>();
+  registry.insert<nn::NNDialect, cpu::CPUDialect, train::TrainDialect>();
+  nn::registerGradientInterfaces(registry);
+  train::registerGradientInterfaces(registry);
   cpu::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void adagp::registerAllPasses() {
   mlir::registerAllPasses();
   nn::registerNNPasses();
+  train::registerTrainPasses();
   registerADAGPConversionPasses();
   registerADAGPTransformsPasses();
   registerPipelines();

@@ -17,6 +17,8 @@ std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
   return "builtin.module("
          // Model operations to linalg; fuse producers into consumers.
          "convert-nn-to-linalg{kernels=" + kernels + "},"
+         "convert-train-to-linalg,"
+         "func.func(convert-elementwise-to-linalg),"
          "canonicalize,cse,"
          "adagp-fuse-elementwise,"
          "canonicalize,cse,"

@@ -47,7 +47,43 @@ def ConvertNNToLinalg : Pass<"convert-nn-to-linalg", "::mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::adagp::cpu::CPUDialect"
+    "::adagp::cpu::CPUDialect", "::mlir::bufferization::BufferizationDialect"
+  ];
+}
+
+def ConvertTrainToLinalg : Pass<"convert-train-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower losses, optimizer updates and schedules to linalg";
+  let description = [{
+    - `train.softmax_cross_entropy`: row maximum and sum of exponentials
+      (two reductions), then `logsumexp - logit[label]` per row and its mean;
+    - `train.softmax_cross_entropy_grad`: one generic computing
+      `(softmax - onehot) * grad / N`;
+    - `train.sgd_update` / `train.adam_update`: one elementwise generic per
+      parameter whose results are the new parameter and the new state
+      (Adam's bias corrections are 0-d generics on the step counter);
+    - `train.lr_schedule`: a 0-d generic on the step counter.
+
+    Example:
+    ```mlir
+    %p1, %v1 = train.sgd_update %p, %g, %v, %lr {momentum = 9.0e-01} : tensor<10xf32>, tensor<f32>
+    ```
+    becomes
+    ```mlir
+    %p1, %v1 = linalg.generic {indexing_maps = [#id, #id, #id, #scalar, #id, #id], ...}
+        ins(%p, %g, %v, %lr : ...) outs(%e0, %e1 : ...) {
+    ^bb0(%p: f32, %g: f32, %v: f32, %lr: f32, %o0: f32, %o1: f32):
+      %mv = arith.mulf %v, %c0.9 : f32
+      %v1 = arith.addf %mv, %g : f32
+      %s = arith.mulf %lr, %v1 : f32
+      %p1 = arith.subf %p, %s : f32
+      linalg.yield %p1, %v1 : f32, f32
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::bufferization::BufferizationDialect"
   ];
 }
 

@@ -39,7 +39,8 @@ SmallVector<Value> reduceMany(OpBuilder &b, Location loc,
   SmallVector<Type> types;
   for (unsigned i = 0; i < numOutputs; ++i) {
     maps.push_back(reductionOutputMap(ctx, shape, axes));
-    inits.push_back(filledTensor(b, loc, outType, 0.0));
+    inits.push_back(numOutputs > 1 ? freshFilledTensor(b, loc, outType, 0.0)
+                                   : filledTensor(b, loc, outType, 0.0));
     types.push_back(outType);
   }
   auto iterators = reductionIterators(rank, axes);
@@ -283,7 +284,7 @@ struct BatchNormGradPattern : OpConversionPattern<nn::BatchNormGradOp> {
                   reassocAdd(b, l, acc[1], arith::MulFOp::create(b, l, g, d))};
         });
     auto channelType = tensorType(adaptor.getScale());
-    ValueRange stats{adaptor.getScale(), adaptor.getBatchMean(),
+    SmallVector<Value> stats{adaptor.getScale(), adaptor.getBatchMean(),
                      adaptor.getBatchVar(), sums[0], sums[1]};
     // dx = k1 * dy + k2 * x + k3, per channel:
     //   k1 = g * invstd, k2 = -g * invstd^3 * sum(dy * xc) / n,
@@ -410,7 +411,7 @@ struct LayerNormGradPattern : OpConversionPattern<nn::LayerNormGradOp> {
     for (int64_t a : trailing)
       count *= xType.getDimSize(a);
     Type f64 = rewriter.getF64Type();
-    ValueRange in{dy, x, adaptor.getMean(), adaptor.getInvStdDev(),
+    SmallVector<Value> in{dy, x, adaptor.getMean(), adaptor.getInvStdDev(),
                   adaptor.getScale()};
     auto xhat = [](OpBuilder &b, Location l, ValueRange a) -> Value {
       return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, a[1], a[2]),

@@ -2,6 +2,7 @@
 
 #include "Utils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -26,6 +27,18 @@ Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
   Value init = floatConstant(b, loc, type.getElementType(), value);
   return linalg::FillOp::create(b, loc, ValueRange{init},
                                 ValueRange{emptyTensor(b, loc, type)})
+      .getResult(0);
+}
+
+Value freshTensor(OpBuilder &b, Location loc, RankedTensorType type) {
+  return bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
+}
+
+Value freshFilledTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                        double value) {
+  Value init = floatConstant(b, loc, type.getElementType(), value);
+  return linalg::FillOp::create(b, loc, ValueRange{init},
+                                ValueRange{freshTensor(b, loc, type)})
       .getResult(0);
 }
 

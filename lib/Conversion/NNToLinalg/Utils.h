@@ -31,6 +31,14 @@ mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::RankedTensorType type, double value);
 
+/// A new tensor that CSE never merges with another (bufferization.
+/// alloc_tensor): the outputs of a multi-result linalg.generic must not be
+/// one tensor.empty, or they would share one buffer.
+mlir::Value freshTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type);
+mlir::Value freshFilledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::RankedTensorType type, double value);
+
 /// The indexing map that reads an operand of `operandShape` broadcast
 /// (NumPy rules) to a result of `resultShape`.
 mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx,

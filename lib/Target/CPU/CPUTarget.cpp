@@ -117,6 +117,13 @@ adagp::CPUEngine::create(ModuleOp module, const CPUCompileOptions &options) {
   auto infos = prepareForCPU(module, options);
   if (failed(infos) || failed(lowerToLLVMDialect(module, options)))
     return failure();
+  // ADAGP_DUMP_MLIR=FILE writes the module in the LLVM dialect.
+  if (const char *path = std::getenv("ADAGP_DUMP_MLIR")) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (!ec)
+      module.print(os);
+  }
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
   registerOpenMPDialectTranslation(*module->getContext());

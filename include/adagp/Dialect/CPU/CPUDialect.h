@@ -21,6 +21,10 @@ namespace adagp::cpu {
 /// Registers the bufferization of cpu.kernel_call into a function call.
 void registerBufferizableOpInterfaceExternalModels(
     mlir::DialectRegistry &registry);
+
+/// Registers adagp's bufferization of ml_program globals. Must come before
+/// mlir::registerAllExtensions, whose models it replaces.
+void registerMLProgramBufferization(mlir::DialectRegistry &registry);
 } // namespace adagp::cpu
 
 #endif // ADAGP_DIALECT_CPU_CPUDIALECT_H

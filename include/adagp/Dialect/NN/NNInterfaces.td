@@ -17,9 +17,12 @@ def DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
     - `resultGradients` has one entry per result; a null entry means no
       gradient flows into that result (it is unused or inactive) and counts
       as zero. At least one entry is non-null.
+    - `needed` has one entry per operand: whether the caller wants that
+      operand's gradient (activity analysis: an input image or a constant
+      needs none). Builders skip the work for the others.
     - `operandGradients` gets one entry per operand; a null entry means the
-      operand takes no gradient (integer operands, running statistics, RNG
-      keys, or an operand for which `isDifferentiableOperand` is false).
+      operand takes no gradient (not needed, integer operands, running
+      statistics, RNG keys, or `isDifferentiableOperand` is false).
     - The builder never reads state other than the operation's operands and
       results, so the caller may erase the forward operation's users.
   }];
@@ -35,6 +38,7 @@ def DifferentiableOpInterface : OpInterface<"DifferentiableOpInterface"> {
       "::llvm::LogicalResult", "buildGradients",
       (ins "::mlir::OpBuilder &":$builder,
            "::mlir::ArrayRef<::mlir::Value>":$resultGradients,
+           "::mlir::ArrayRef<bool>":$needed,
            "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGradients)>,
   ];
 }
