@@ -343,9 +343,10 @@ private:
                     err);
       return true;
     }
-    if (d == ".data") {
+    if (d == ".data" || d == ".segment") {
       if (l.tokens.size() < 3)
-        return fail(l.lineNo, "expected '.data ADDR f32|i32|hex VALUES...'",
+        return fail(l.lineNo,
+                    fmt::format("expected '{} ADDR f32|i32|hex VALUES...'", d),
                     err);
       int64_t addr;
       if (!evalInt(l.tokens[1], addr, e))
@@ -406,9 +407,11 @@ private:
       }
       if (seg.bytes.size() > kDramAddressLimit - uint64_t(addr))
         return fail(l.lineNo, "data extends beyond the 2^40-byte DRAM", err);
-      // A line continuing the previous segment extends it, so long data
-      // written over many lines stays one segment.
-      if (!program.segments.empty()) {
+      // A .data line continuing the previous segment extends it, so long
+      // data written over many lines stays one segment. .segment always
+      // starts a new one (the disassembler uses it for segments that merely
+      // touch, so that files round-trip byte for byte).
+      if (d == ".data" && !program.segments.empty()) {
         DataSegment &prev = program.segments.back();
         if (prev.dramAddr + prev.bytes.size() == seg.dramAddr) {
           prev.bytes.insert(prev.bytes.end(), seg.bytes.begin(),
@@ -417,6 +420,56 @@ private:
         }
       }
       program.segments.push_back(std::move(seg));
+      return true;
+    }
+    if (d == ".section") {
+      // .section NAME VERSION hex BYTES: program metadata (ISA.h, Section).
+      // Lines naming the section again extend it, like .data.
+      if (l.tokens.size() < 4 || l.tokens[3] != "hex")
+        return fail(l.lineNo, "expected '.section NAME VERSION hex BYTES...'",
+                    err);
+      const std::string &name = l.tokens[1];
+      if (name.empty() || name.size() > kSectionNameBytes)
+        return fail(l.lineNo,
+                    fmt::format("section name '{}' must have 1 to {} "
+                                "characters",
+                                name, kSectionNameBytes),
+                    err);
+      int64_t version;
+      if (!evalInt(l.tokens[2], version, e) || version < 0 ||
+          version > int64_t(UINT32_MAX))
+        return fail(l.lineNo, fmt::format("bad section version '{}'",
+                                          l.tokens[2]),
+                    err);
+      Section *sec = nullptr;
+      for (Section &s : program.sections)
+        if (s.name == name)
+          sec = &s;
+      if (sec && sec->version != uint32_t(version))
+        return fail(l.lineNo,
+                    fmt::format("section '{}' continued with version {} "
+                                "(was {})",
+                                name, version, sec->version),
+                    err);
+      if (!sec) {
+        program.sections.push_back(Section{name, uint32_t(version), {}});
+        sec = &program.sections.back();
+      }
+      for (size_t i = 4; i < l.tokens.size(); ++i) {
+        const std::string &t = l.tokens[i];
+        if (t.size() % 2 != 0)
+          return fail(l.lineNo, "hex data needs an even number of digits",
+                      err);
+        for (size_t k = 0; k < t.size(); k += 2) {
+          char buf[3] = {t[k], t[k + 1], 0};
+          char *end;
+          long b = std::strtol(buf, &end, 16);
+          if (end != buf + 2)
+            return fail(l.lineNo, fmt::format("bad hex digits '{}'", buf),
+                        err);
+          sec->bytes.push_back(uint8_t(b));
+        }
+      }
       return true;
     }
     return fail(l.lineNo, fmt::format("unknown directive '{}'", d), err);
@@ -637,12 +690,31 @@ std::string disassemble(const Program &program) {
   std::string out = fmt::format(
       "# adagp accelerator program: {} instructions, {} data segments\n",
       program.instructions.size(), program.segments.size());
+  const DataSegment *prevSeg = nullptr;
   for (const DataSegment &seg : program.segments) {
-    out += fmt::format(".data 0x{:x} hex ", seg.dramAddr);
+    bool touchesPrev =
+        prevSeg && prevSeg->dramAddr + prevSeg->bytes.size() == seg.dramAddr;
+    out += fmt::format("{} 0x{:x} hex ", touchesPrev ? ".segment" : ".data",
+                       seg.dramAddr);
+    prevSeg = &seg;
     static const char *digits = "0123456789abcdef";
     for (uint8_t b : seg.bytes) {
       out.push_back(digits[b >> 4]);
       out.push_back(digits[b & 15]);
+    }
+    out.push_back('\n');
+  }
+  for (const Section &sec : program.sections) {
+    out += fmt::format(".section {} {} hex", sec.name, sec.version);
+    static const char *digits = "0123456789abcdef";
+    // 64 bytes per line keeps metadata sections diffable.
+    for (size_t i = 0; i < sec.bytes.size(); ++i) {
+      if (i % 64 == 0 && i != 0)
+        out += fmt::format("\n.section {} {} hex", sec.name, sec.version);
+      if (i % 64 == 0)
+        out.push_back(' ');
+      out.push_back(digits[sec.bytes[i] >> 4]);
+      out.push_back(digits[sec.bytes[i] & 15]);
     }
     out.push_back('\n');
   }

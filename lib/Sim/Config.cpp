@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace adagp::sim {
@@ -23,6 +24,7 @@ public:
   const json *section(const char *name) {
     if (failed)
       return nullptr;
+    known.insert(name);
     auto it = root.find(name);
     if (it == root.end()) {
       fail(fmt::format("missing section '{}'", name));
@@ -41,6 +43,7 @@ public:
     if (failed || !sec)
       return 0;
     std::string full = secName ? fmt::format("{}.{}", secName, key) : key;
+    known.insert(full);
     auto it = sec->find(key);
     if (it == sec->end()) {
       fail(fmt::format("missing field '{}'", full));
@@ -78,6 +81,7 @@ public:
     if (failed || !sec)
       return {};
     std::string full = secName ? fmt::format("{}.{}", secName, key) : key;
+    known.insert(full);
     auto it = sec->find(key);
     if (it == sec->end()) {
       fail(fmt::format("missing field '{}'", full));
@@ -96,10 +100,37 @@ public:
     failed = true;
   }
 
+  /// Rejects keys that no reader asked for: a misspelt key would otherwise
+  /// silently leave a field at a value the user did not mean. `sources` and
+  /// `description` are documentation and allowed everywhere.
+  void checkUnknownKeys() {
+    if (failed)
+      return;
+    auto allowed = [&](const std::string &full, const std::string &key) {
+      return key == "sources" || key == "description" || known.count(full);
+    };
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      if (!allowed(it.key(), it.key())) {
+        fail(fmt::format("unknown key '{}'", it.key()));
+        return;
+      }
+      if (!it->is_object() || it.key() == "sources")
+        continue;
+      for (auto sub = it->begin(); sub != it->end(); ++sub) {
+        std::string full = it.key() + "." + sub.key();
+        if (!allowed(full, sub.key())) {
+          fail(fmt::format("unknown key '{}'", full));
+          return;
+        }
+      }
+    }
+  }
+
 private:
   const json &root;
   std::string &err;
   bool failed = false;
+  std::set<std::string> known;
 };
 
 } // namespace
@@ -201,6 +232,7 @@ bool parseConfig(const std::string &jsonText, Config &c, std::string &err) {
   t.vectorComplexPj = r.number(e, "energy", "vector_complex_op_pj", true);
   t.instructionPj = r.number(e, "energy", "instruction_pj", true);
   t.leakageWatts = r.number(e, "energy", "leakage_watts", true);
+  r.checkUnknownKeys();
   return r.ok();
 }
 

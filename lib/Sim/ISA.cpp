@@ -375,14 +375,49 @@ std::string instPrefix(uint64_t index, const Instruction &inst) {
 
 } // namespace
 
+const Section *Program::findSection(const std::string &name) const {
+  for (const Section &s : sections)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+namespace {
+/// Section names are 1..8 printable ASCII characters without NULs (they are
+/// NUL-padded in the file).
+bool validSectionName(const std::string &name) {
+  if (name.empty() || name.size() > kSectionNameBytes)
+    return false;
+  for (char c : name)
+    if (c < 0x21 || c > 0x7e)
+      return false;
+  return true;
+}
+} // namespace
+
 bool writeProgram(const Program &program, std::vector<uint8_t> &bytes,
                   std::string &err) {
   bytes.clear();
   bytes.reserve(kProgramHeaderBytes +
                 program.instructions.size() * kInstructionBytes);
+  for (size_t i = 0; i < program.sections.size(); ++i) {
+    const std::string &name = program.sections[i].name;
+    if (!validSectionName(name)) {
+      err = fmt::format("section #{}: invalid name '{}' (1 to {} printable "
+                        "characters)",
+                        i, name, kSectionNameBytes);
+      return false;
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (program.sections[j].name == name) {
+        err = fmt::format("section '{}' appears twice", name);
+        return false;
+      }
+  }
   for (char c : kProgramMagic)
     bytes.push_back(uint8_t(c));
-  putU32(bytes, kProgramVersion);
+  putU32(bytes, program.sections.empty() ? kProgramVersionWithoutSections
+                                         : kProgramVersion);
   putU32(bytes, kProgramHeaderBytes);
   putU64(bytes, program.instructions.size());
   putU32(bytes, uint32_t(program.segments.size()));
@@ -400,6 +435,18 @@ bool writeProgram(const Program &program, std::vector<uint8_t> &bytes,
     putU64(bytes, seg.dramAddr);
     putU64(bytes, seg.bytes.size());
     bytes.insert(bytes.end(), seg.bytes.begin(), seg.bytes.end());
+  }
+  if (program.sections.empty())
+    return true;
+  putU32(bytes, uint32_t(program.sections.size()));
+  putU32(bytes, 0);
+  for (const Section &sec : program.sections) {
+    for (unsigned i = 0; i < kSectionNameBytes; ++i)
+      bytes.push_back(i < sec.name.size() ? uint8_t(sec.name[i]) : 0);
+    putU32(bytes, sec.version);
+    putU32(bytes, 0);
+    putU64(bytes, sec.bytes.size());
+    bytes.insert(bytes.end(), sec.bytes.begin(), sec.bytes.end());
   }
   return true;
 }
@@ -438,8 +485,9 @@ bool readProgram(const uint8_t *data, size_t size, Program &program,
     return false;
   }
   uint32_t version = getU32(data + 8);
-  if (version != kProgramVersion) {
-    err = fmt::format("unsupported program version {} (expected {})", version,
+  if (version != kProgramVersion && version != kProgramVersionWithoutSections) {
+    err = fmt::format("unsupported program version {} (expected {} or {})",
+                      version, kProgramVersionWithoutSections,
                       kProgramVersion);
     return false;
   }
@@ -506,9 +554,57 @@ bool readProgram(const uint8_t *data, size_t size, Program &program,
     p += n;
     program.segments.push_back(std::move(seg));
   }
+  if (version == kProgramVersion) {
+    if (end - p < 8) {
+      err = "truncated program: the section table header is cut off";
+      return false;
+    }
+    uint32_t numSections = getU32(p);
+    if (getU32(p + 4) != 0) {
+      err = "reserved word of the section table is not zero";
+      return false;
+    }
+    p += 8;
+    for (uint32_t s = 0; s < numSections; ++s) {
+      if (end - p < 24) {
+        err = fmt::format("truncated program: section #{} header is cut off",
+                          s);
+        return false;
+      }
+      Section sec;
+      unsigned len = 0;
+      while (len < kSectionNameBytes && p[len] != 0)
+        ++len;
+      sec.name.assign(reinterpret_cast<const char *>(p), len);
+      for (unsigned i = len; i < kSectionNameBytes; ++i)
+        if (p[i] != 0)
+          len = 0; // a NUL inside the name: invalid
+      sec.version = getU32(p + 8);
+      uint64_t n = getU64(p + 16);
+      if (len == 0 || !validSectionName(sec.name) || getU32(p + 12) != 0) {
+        err = fmt::format("section #{}: invalid name or reserved word", s);
+        return false;
+      }
+      if (program.findSection(sec.name)) {
+        err = fmt::format("section '{}' appears twice", sec.name);
+        return false;
+      }
+      p += 24;
+      if (n > uint64_t(end - p)) {
+        err = fmt::format("truncated program: section '{}' declares {} bytes "
+                          "but {} remain",
+                          sec.name, n, uint64_t(end - p));
+        return false;
+      }
+      sec.bytes.assign(p, p + n);
+      p += n;
+      program.sections.push_back(std::move(sec));
+    }
+  }
   if (p != end) {
-    err = fmt::format("{} trailing bytes after the last data segment",
-                      uint64_t(end - p));
+    err = fmt::format("{} trailing bytes after the last {}", uint64_t(end - p),
+                      version == kProgramVersion ? "section"
+                                                 : "data segment");
     return false;
   }
   return validateProgram(program, err);

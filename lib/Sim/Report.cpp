@@ -58,6 +58,7 @@ Report Simulator::Impl::makeReport() const {
     r.unconsumedTokens += t.size();
   r.metrics = metrics;
   r.metricCount = metricCount;
+  r.dramTagBytes = dramTagBytes;
   r.wallSeconds = wallSeconds;
   r.instructionsPerSecond =
       wallSeconds > 0 ? double(r.total.instructions) / wallSeconds : 0;
@@ -177,6 +178,10 @@ std::string reportToJson(const Report &r, const Config &cfg,
   }
   j["metric_count"] = r.metricCount;
   j["metrics"] = metrics;
+  for (const auto &[key, text] : r.extraJson) {
+    ordered_json v = ordered_json::parse(text, nullptr, false);
+    j[key] = v.is_discarded() ? ordered_json(text) : v;
+  }
   j["simulator"] = {{"wall_seconds", r.wallSeconds},
                     {"instructions_per_second", r.instructionsPerSecond}};
   // Non-finite metric values become null rather than invalid JSON.

@@ -213,6 +213,7 @@ public:
 
   // Statistics.
   ActionCounts phaseCounts[isa::kNumPhases];
+  DramTagBytes dramTagBytes;
   QueueStats queueStats[isa::kNumQueues];
   uint64_t fetchStalls[static_cast<unsigned>(FetchStall::NumKinds)] = {};
   std::vector<Metric> metrics;

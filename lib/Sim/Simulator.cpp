@@ -274,6 +274,7 @@ bool Simulator::Impl::load(const Program &program, std::string &err) {
     t.clear();
   for (auto &c : phaseCounts)
     c = ActionCounts();
+  dramTagBytes = DramTagBytes();
   std::fill(std::begin(fetchStalls), std::end(fetchStalls), 0);
   metrics.clear();
   metricCount = 0;
@@ -784,6 +785,12 @@ bool Simulator::Impl::processHead(unsigned q, uint64_t t) {
   qs.busyCycles += busy;
   cost.counts.busyCycles[q] = busy;
   phaseCounts[static_cast<unsigned>(inst.phase)] += cost.counts;
+  if (q != 1) {
+    unsigned tag = e.pc < opts.dramTags.size() ? opts.dramTags[e.pc] : 0;
+    if (tag >= kNumDramTags)
+      tag = 0;
+    (q == 0 ? dramTagBytes.read : dramTagBytes.write)[tag] += cost.dramBytes;
+  }
   if (opts.trace && trace.size() < opts.traceLimit)
     trace.push_back({t, end - t, e.pc, uint8_t(q + 1), -1});
   endCycle = std::max(endCycle, end);
@@ -1374,6 +1381,31 @@ std::string Simulator::errorString() const {
 Report Simulator::report() const { return impl->makeReport(); }
 std::string Simulator::traceJson() const { return impl->traceJson(); }
 uint64_t Simulator::cycle() const { return impl->endCycle; }
+Snapshot Simulator::snapshot() const {
+  Snapshot s;
+  s.fetchCycle = impl->fetchTime;
+  for (const ActionCounts &c : impl->phaseCounts)
+    s.counts += c;
+  s.dramTagBytes = impl->dramTagBytes;
+  return s;
+}
+
+DramTagBytes &DramTagBytes::operator+=(const DramTagBytes &o) {
+  for (unsigned t = 0; t < kNumDramTags; ++t) {
+    read[t] += o.read[t];
+    write[t] += o.write[t];
+  }
+  return *this;
+}
+
+DramTagBytes DramTagBytes::operator-(const DramTagBytes &o) const {
+  DramTagBytes d;
+  for (unsigned t = 0; t < kNumDramTags; ++t) {
+    d.read[t] = read[t] - o.read[t];
+    d.write[t] = write[t] - o.write[t];
+  }
+  return d;
+}
 const Config &Simulator::config() const { return impl->cfg; }
 int64_t Simulator::reg(unsigned r) const {
   return r < kNumRegisters ? impl->regs[r] : 0;

@@ -57,7 +57,7 @@ cp "$out"/corpus/program/*.agp "$out/corpus/sim/"
 status=0
 for t in program assembler sim; do
   echo "== fuzz_$t for ${seconds}s"
-  if ! (cd "$out" && "./fuzz_$t" -max_total_time="$seconds" -timeout=20 \
+  if ! (cd "$out" && "./fuzz_$t" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=20 \
         -rss_limit_mb=2048 -print_final_stats=0 "corpus/$t" \
         > "fuzz_$t.log" 2>&1); then
     echo "fuzz_$t FAILED; last lines of $out/fuzz_$t.log:" >&2

@@ -114,6 +114,12 @@ TEST(Config, MissingNegativeAndMalformedFieldsNameTheKey) {
   auto badType = j;
   badType["array"]["dtype"] = "int8";
   EXPECT_NE(parseError(badType.dump()).find("array.dtype"), std::string::npos);
+  auto misspelt = j;
+  misspelt["dram"]["latency_cyles"] = 5;
+  EXPECT_EQ(parseError(misspelt.dump()), "unknown key 'dram.latency_cyles'");
+  auto unknownSection = j;
+  unknownSection["cache"] = nlohmann::json::object();
+  EXPECT_EQ(parseError(unknownSection.dump()), "unknown key 'cache'");
   EXPECT_EQ(parseError("{ not json"), "not valid JSON");
   EXPECT_EQ(parseError("[1, 2]"), "the configuration must be a JSON object");
 }

@@ -71,3 +71,54 @@ TEST(Energy, UtilizationIsMacsOverPeak) {
   EXPECT_EQ(r.cycles, 1u + 16 + 1000 + 16);
   EXPECT_DOUBLE_EQ(r.utilization, 1000.0 * 256 / (1033.0 * 256));
 }
+
+namespace {
+/// Takes a snapshot at every SEND, as a training host does to cost a step.
+class SnapshotHost : public adagp::sim::Host {
+public:
+  adagp::sim::Simulator *sim = nullptr;
+  std::vector<adagp::sim::Snapshot> snaps;
+  int64_t receiveBatch(unsigned, std::vector<uint8_t> &,
+                       std::vector<uint8_t> &, bool, std::string &) override {
+    return 0;
+  }
+  void sendMetric(const adagp::sim::Metric &) override {
+    snaps.push_back(sim->snapshot());
+  }
+};
+} // namespace
+
+TEST(Energy, DramBytesByTagAndSnapshots) {
+  using namespace adagp::sim;
+  using namespace adagp::sim::test;
+  // Two loads of 64 and 128 bytes, one store of 64 bytes.
+  std::string text = R"(
+  send.i64 tag=1
+  load dram=0x0 chip=0 size=16 dstride=1 cstride=1
+  load dram=0x100 chip=16 size=32 dstride=1 cstride=1
+  store dram=0x400 chip=0 size=16 dstride=1 cstride=1
+  fence
+  send.i64 tag=2
+  finish
+)";
+  SnapshotHost host;
+  RunOptions opts;
+  opts.dramTags = {0, 3, 5, 7, 0, 0, 0};
+  auto sim = makeSim(text, defaultConfig(), &host, opts);
+  host.sim = sim.get();
+  runOk(*sim);
+  Report r = sim->report();
+  EXPECT_EQ(r.dramTagBytes.read[3], 64u);
+  EXPECT_EQ(r.dramTagBytes.read[5], 128u);
+  EXPECT_EQ(r.dramTagBytes.write[7], 64u);
+  EXPECT_EQ(r.dramTagBytes.read[0], 0u);
+  ASSERT_EQ(host.snaps.size(), 2u);
+  Snapshot delta;
+  delta.dramTagBytes = host.snaps[1].dramTagBytes - host.snaps[0].dramTagBytes;
+  EXPECT_EQ(delta.dramTagBytes.read[5], 128u);
+  // The second SEND comes after the fence: every DMA has been counted.
+  EXPECT_EQ(host.snaps[1].counts.dramReadBytes -
+                host.snaps[0].counts.dramReadBytes,
+            192u);
+  EXPECT_GT(host.snaps[1].fetchCycle, host.snaps[0].fetchCycle);
+}

@@ -211,3 +211,82 @@ TEST(ISA, DisassemblyReassemblesToIdenticalBytes) {
         << formatInstruction(
                p.instructions[(i - kProgramHeaderBytes) / kInstructionBytes]);
 }
+
+// Found by fuzz_program: two segments where the second starts at the end of
+// the first were merged by the assembler, so the round trip lost a segment.
+TEST(ISA, TouchingSegmentsStaySeparateThroughAssembly) {
+  Program p;
+  p.instructions.push_back(Instruction{});
+  p.segments.push_back({0x100, {1, 2, 3, 4}});
+  p.segments.push_back({0x104, {5, 6, 7, 8}});
+  p.segments.push_back({0x200, {9, 9, 9, 9}});
+  std::string text = disassemble(p);
+  EXPECT_NE(text.find(".segment 0x104 hex 05060708"), std::string::npos)
+      << text;
+  Program re;
+  std::string err;
+  ASSERT_TRUE(assemble(text, "dis.s", re, err)) << err;
+  ASSERT_EQ(re.segments.size(), 3u);
+  EXPECT_EQ(re.segments[1].dramAddr, 0x104u);
+  // .data lines that continue each other still form one segment.
+  Program merged;
+  ASSERT_TRUE(assemble(".data 0x0 i32 1\n.data 0x4 i32 2\nnop\n", "m.s", merged,
+                       err))
+      << err;
+  ASSERT_EQ(merged.segments.size(), 1u);
+  EXPECT_EQ(merged.segments[0].bytes.size(), 8u);
+}
+
+TEST(ISA, SectionsRoundTripThroughFileAndAssembly) {
+  Program p;
+  p.instructions.push_back(makeInstruction(Opcode::Finish));
+  p.segments.push_back({0x40, {1, 2, 3, 4}});
+  std::vector<uint8_t> meta(150);
+  for (size_t i = 0; i < meta.size(); ++i)
+    meta[i] = uint8_t(i * 7);
+  p.sections.push_back({"SYMTAB", 1, meta});
+  p.sections.push_back({"EMPTY", 3, {}});
+  std::vector<uint8_t> bytes;
+  std::string err;
+  ASSERT_TRUE(writeProgram(p, bytes, err)) << err;
+  // Sections make the file version 2; without them it stays version 1.
+  EXPECT_EQ(bytes[8], kProgramVersion);
+  Program back;
+  ASSERT_TRUE(readProgram(bytes.data(), bytes.size(), back, err)) << err;
+  ASSERT_EQ(back.sections.size(), 2u);
+  ASSERT_NE(back.findSection("SYMTAB"), nullptr);
+  EXPECT_EQ(back.findSection("SYMTAB")->bytes, meta);
+  EXPECT_EQ(back.findSection("EMPTY")->version, 3u);
+  EXPECT_TRUE(back.findSection("EMPTY")->bytes.empty());
+  EXPECT_EQ(back.findSection("NONE"), nullptr);
+
+  // The text form keeps the sections (several lines for long ones).
+  Program re;
+  std::string text = disassemble(p);
+  ASSERT_TRUE(assemble(text, "dis.s", re, err)) << err;
+  std::vector<uint8_t> again;
+  ASSERT_TRUE(writeProgram(re, again, err)) << err;
+  EXPECT_EQ(bytes, again);
+
+  // Every cut of the section table fails cleanly; so do trailing bytes.
+  for (size_t cut = bytes.size() - 200; cut < bytes.size(); cut += 13)
+    EXPECT_FALSE(readProgram(bytes.data(), cut, back, err)) << cut;
+  std::vector<uint8_t> trailing = bytes;
+  trailing.push_back(0);
+  EXPECT_FALSE(readProgram(trailing.data(), trailing.size(), back, err));
+  EXPECT_NE(err.find("after the last section"), std::string::npos) << err;
+
+  // Names are validated on both sides.
+  Program dup = p;
+  dup.sections.push_back({"SYMTAB", 1, {}});
+  EXPECT_FALSE(writeProgram(dup, bytes, err));
+  EXPECT_NE(err.find("twice"), std::string::npos) << err;
+  Program longName = p;
+  longName.sections[0].name = "NINECHARS";
+  EXPECT_FALSE(writeProgram(longName, bytes, err));
+
+  Program plain;
+  plain.instructions.push_back(makeInstruction(Opcode::Finish));
+  ASSERT_TRUE(writeProgram(plain, bytes, err));
+  EXPECT_EQ(bytes[8], kProgramVersionWithoutSections);
+}

@@ -643,22 +643,44 @@ struct DataSegment {
   std::vector<uint8_t> bytes;
 };
 
+/// A named, versioned block of metadata that follows the data segments
+/// (program files of version 2). The simulator itself ignores sections; tools
+/// read the ones they know (the compiler's symbol table of DRAM regions, see
+/// ProgramInfo.h) and skip the others, so new sections need no new file
+/// version.
+struct Section {
+  std::string name; // 1..8 printable ASCII characters, unique in a program
+  uint32_t version = 1;
+  std::vector<uint8_t> bytes;
+};
+
 struct Program {
   std::vector<Instruction> instructions;
   std::vector<DataSegment> segments;
+  std::vector<Section> sections;
+
+  /// The section called `name`, or null.
+  const Section *findSection(const std::string &name) const;
 };
 
 /// File layout (little-endian):
 ///   0  char[8]  magic "ADAGPPRG"
-///   8  u32      version (kProgramVersion)
+///   8  u32      version (1: no sections, 2: sections follow the segments)
 ///   12 u32      header size in bytes (32)
 ///   16 u64      instruction count
 ///   24 u32      data segment count
 ///   28 u32      reserved, zero
 ///   32          instructions, 32 bytes each
 ///   then per segment: u64 DRAM address, u64 byte count, the bytes
+///   version 2 only: u32 section count, u32 reserved (zero), then per
+///   section: char[8] name (NUL-padded), u32 section version, u32 reserved
+///   (zero), u64 byte count, the bytes
+/// A program without sections is written as version 1, so files that need
+/// no metadata stay readable by older tools.
 constexpr char kProgramMagic[8] = {'A', 'D', 'A', 'G', 'P', 'P', 'R', 'G'};
-constexpr uint32_t kProgramVersion = 1;
+constexpr uint32_t kProgramVersion = 2;
+constexpr uint32_t kProgramVersionWithoutSections = 1;
+constexpr unsigned kSectionNameBytes = 8;
 constexpr uint32_t kProgramHeaderBytes = 32;
 /// Guards against absurd counts in corrupt headers (16 GiB of instructions).
 constexpr uint64_t kMaxProgramInstructions = uint64_t(1) << 29;

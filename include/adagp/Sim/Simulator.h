@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace adagp::sim {
@@ -44,6 +45,17 @@ struct ActionCounts {
   uint64_t busyCycles[isa::kNumQueues] = {0, 0, 0};
 
   ActionCounts &operator+=(const ActionCounts &o);
+};
+
+/// DRAM bytes moved by `load` and `store`, split by the tag that
+/// RunOptions::dramTags gives each instruction (the compiler tags every DMA
+/// with the class of tensor it moves; see adagp/ISA/ProgramInfo.h).
+constexpr unsigned kNumDramTags = 16;
+struct DramTagBytes {
+  uint64_t read[kNumDramTags] = {};
+  uint64_t write[kNumDramTags] = {};
+  DramTagBytes &operator+=(const DramTagBytes &o);
+  DramTagBytes operator-(const DramTagBytes &o) const;
 };
 
 /// Energy in joules by source.
@@ -101,6 +113,10 @@ struct Report {
   uint64_t unconsumedTokens = 0; // tokens pushed but never popped at the end
   std::vector<Metric> metrics;   // the first kMaxReportedMetrics
   uint64_t metricCount = 0;
+  DramTagBytes dramTagBytes; // all zero unless RunOptions::dramTags is set
+  /// Extra top-level keys of the JSON report (key, JSON text), appended by
+  /// tools that know more about the program than the simulator does.
+  std::vector<std::pair<std::string, std::string>> extraJson;
   double wallSeconds = 0;
   double instructionsPerSecond = 0; // simulator speed
   static constexpr size_t kMaxReportedMetrics = 10000;
@@ -118,6 +134,18 @@ struct RunOptions {
   uint64_t maxCycles = UINT64_MAX;
   bool trace = false;
   uint64_t traceLimit = 2000000; // events kept for the trace
+  /// Per-instruction DRAM traffic tags (< kNumDramTags); empty means every
+  /// DMA counts under tag 0.
+  std::vector<uint8_t> dramTags;
+};
+
+/// What the machine has done so far: the control core's time, every action
+/// count, and DMA bytes by tag. Differences of two snapshots give the cost of
+/// a stretch of the program (a training step between two SENDs).
+struct Snapshot {
+  uint64_t fetchCycle = 0;
+  ActionCounts counts;
+  DramTagBytes dramTagBytes;
 };
 
 struct SimError {
@@ -164,6 +192,8 @@ public:
   int64_t reg(unsigned r) const;
   void setReg(unsigned r, int64_t value);
   uint64_t cycle() const;
+  /// Safe to call from Host callbacks (receiveBatch, sendMetric).
+  Snapshot snapshot() const;
   const Config &config() const;
 
   class Impl;
