@@ -217,6 +217,12 @@ struct MaxPoolGradPattern : OpConversionPattern<nn::MaxPool2DGradOp> {
         {d(0), d(1), d(2) * w.sh + d(4) * w.dh, d(3) * w.sw + d(5) * w.dw},
         ctx);
     AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    // The input's map does not fix the taps' loop bounds; a window tensor
+    // does (as in gatherGrad).
+    AffineMap tapMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+    Value taps = tensor::EmptyOp::create(rewriter, loc,
+                                         ArrayRef<int64_t>{w.kh, w.kw},
+                                         xType.getElementType());
     SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
     iterators.append(2, utils::IteratorType::reduction);
     Value bestInit = filledTensor(rewriter, loc, op.getGrad().getType(), ninf);
@@ -229,8 +235,8 @@ struct MaxPoolGradPattern : OpConversionPattern<nn::MaxPool2DGradOp> {
                         .getResult(0);
     auto argmax = linalg::GenericOp::create(
         rewriter, loc, TypeRange{bestInit.getType(), idxType},
-        ValueRange{padded}, ValueRange{bestInit, idxInit},
-        ArrayRef<AffineMap>{inMap, outMap, outMap}, iterators,
+        ValueRange{padded, taps}, ValueRange{bestInit, idxInit},
+        ArrayRef<AffineMap>{inMap, tapMap, outMap, outMap}, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value oh = linalg::IndexOp::create(b, l, 2);
           Value ow = linalg::IndexOp::create(b, l, 3);
@@ -252,13 +258,14 @@ struct MaxPoolGradPattern : OpConversionPattern<nn::MaxPool2DGradOp> {
               b, l, arith::MulIOp::create(b, l, ih, index(b, l, w.W)), iw);
           Value flat64 =
               arith::IndexCastOp::create(b, l, b.getI64Type(), flat);
+          // args: input element, tap (unused), best so far, its index.
           Value better = arith::CmpFOp::create(
-              b, l, arith::CmpFPredicate::OGT, args[0], args[1]);
+              b, l, arith::CmpFPredicate::OGT, args[0], args[2]);
           linalg::YieldOp::create(
               b, l,
               ValueRange{
-                  arith::SelectOp::create(b, l, better, args[0], args[1]),
-                  arith::SelectOp::create(b, l, better, flat64, args[2])});
+                  arith::SelectOp::create(b, l, better, args[0], args[2]),
+                  arith::SelectOp::create(b, l, better, flat64, args[3])});
         });
     Value indices = argmax.getResult(1);
     Value grad = adaptor.getGrad();
