@@ -3,6 +3,10 @@
 #include "adagp/InitAll.h"
 
 #include "adagp/Conversion/Passes.h"
+#include "adagp/Dialect/ADAGP/ADAGPDialect.h"
+#include "adagp/Dialect/ADAGP/Passes.h"
+#include "adagp/Dialect/Accel/AccelDialect.h"
+#include "adagp/Dialect/Accel/Passes.h"
 #include "adagp/Dialect/CPU/CPUDialect.h"
 #include "adagp/Dialect/NN/NNDialect.h"
 #include "adagp/Dialect/NN/NNOps.h"
@@ -22,7 +26,9 @@ void adagp::registerAllDialects(mlir::DialectRegistry &registry) {
   cpu::registerMLProgramBufferization(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<nn::NNDialect, cpu::CPUDialect, train::TrainDialect>();
+  registry.insert<nn::NNDialect, cpu::CPUDialect, train::TrainDialect,
+                  gp::ADAGPDialect,
+                  accel::AccelDialect>();
   nn::registerGradientInterfaces(registry);
   train::registerGradientInterfaces(registry);
   cpu::registerBufferizableOpInterfaceExternalModels(registry);
@@ -32,7 +38,10 @@ void adagp::registerAllPasses() {
   mlir::registerAllPasses();
   nn::registerNNPasses();
   train::registerTrainPasses();
+  gp::registerADAGPPasses();
   registerADAGPConversionPasses();
   registerADAGPTransformsPasses();
   registerPipelines();
+  accel::registerAccelPasses();
+  accel::registerAccelPipeline();
 }

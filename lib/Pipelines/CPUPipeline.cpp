@@ -18,13 +18,18 @@ std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
          // Model operations to linalg; fuse producers into consumers.
          "convert-nn-to-linalg{kernels=" + kernels + "},"
          "convert-train-to-linalg,"
+         "convert-adagp-to-linalg,"
          "func.func(convert-elementwise-to-linalg),"
          "canonicalize,cse,"
          "adagp-fuse-elementwise,"
          "canonicalize,cse,"
          // Tensors to buffers; globals become memref.globals that persist
          // across calls; results become caller-provided out-parameters.
+         // The ADA-GP @train loop may carry tensors (canonicalization moves
+         // its step into the while's "after" region), so loops may yield
+         // fresh buffers.
          "one-shot-bufferize{bufferize-function-boundaries "
+         "allow-return-allocs-from-loops "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
          "buffer-deallocation-pipeline,"

@@ -2,6 +2,7 @@
 
 #include "adagp/Runtime/Symbols.h"
 
+#include "adagp/Runtime/Host.h"
 #include "adagp/Runtime/Kernels.h"
 
 #include <cstddef>
@@ -27,6 +28,8 @@ const std::vector<adagp::runtime::Symbol> &adagp::runtime::symbols() {
       ADAGP_SYMBOL(adagp_batch_matmul),
       ADAGP_SYMBOL(adagp_max_pool2d_grad),
       ADAGP_SYMBOL(adagp_avg_pool2d_grad),
+      ADAGP_SYMBOL(adagp_host_next_batch),
+      ADAGP_SYMBOL(adagp_host_report),
       ADAGP_SYMBOL(memrefCopy),
       ADAGP_SYMBOL(_mlir_memref_to_llvm_alloc),
       ADAGP_SYMBOL(_mlir_memref_to_llvm_aligned_alloc),

@@ -13,6 +13,7 @@
 #include "adagp/Data/Dataset.h"
 #include "adagp/Dialect/NN/ModelStats.h"
 #include "adagp/InitAll.h"
+#include "adagp/Runtime/Host.h"
 #include "adagp/Runtime/Kernels.h"
 #include "adagp/Support/FileUtils.h"
 #include "adagp/Support/Npy.h"
@@ -37,6 +38,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <unistd.h>
 
 using namespace mlir;
@@ -55,6 +57,12 @@ static cl::opt<std::string> datasetSpec(
              "idx:TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS, or "
              "synthetic"),
     cl::init("fashion-mnist"), cl::cat(category));
+static cl::opt<std::string>
+    dataDir("data-dir",
+            cl::desc("Directory of Fashion-MNIST's gzip-compressed IDX files "
+                     "(default /usr/share/datasets/fashion-mnist, from "
+                     "Debian's dataset-fashion-mnist)"),
+            cl::init(adagp::data::kFashionMNISTDir), cl::cat(category));
 static cl::opt<std::string>
     inputsFile("inputs",
                cl::desc("Train on this array of preprocessed inputs (.npy, "
@@ -145,14 +153,118 @@ static cl::opt<bool> noKernels("no-kernels",
                                cl::desc("Compile convolutions through linalg "
                                         "instead of the runtime's kernels"),
                                cl::init(false), cl::cat(category));
+static cl::opt<bool>
+    noDropout("no-dropout",
+              cl::desc("Train without the model's Dropout (deterministic "
+                       "gradients to compare with a reference)"),
+              cl::init(false), cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Print no per-epoch lines"),
                            cl::init(false), cl::cat(category));
+// ADA-GP (docs/adagp.md): the mode, the schedule and the predictor.
+static cl::OptionCategory adagpCategory("ADA-GP options (--mode adagp|gp)");
+static cl::opt<std::string>
+    mode("mode",
+         cl::desc("bp: back-propagation only; adagp: BP and gradient "
+                  "prediction (GP) by the schedule's policy; gp: every step "
+                  "a GP step (an ablation)"),
+         cl::init("bp"), cl::cat(category));
+static cl::opt<std::string>
+    policyFlag("policy", cl::desc("adaptive (default) or fixed"),
+               cl::init("adaptive"), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    unitFlag("unit", cl::desc("What fixed runs count: batch or epoch"),
+             cl::init("batch"), cl::cat(adagpCategory));
+static cl::opt<int64_t> warmupEpochs("warmup-epochs",
+                                     cl::desc("Epochs of BP first (default 1)"),
+                                     cl::init(1), cl::cat(adagpCategory));
+static cl::opt<int64_t> bpRun("bp-run",
+                              cl::desc("Steps (or epochs) of each BP run"),
+                              cl::init(4), cl::cat(adagpCategory));
+static cl::opt<int64_t>
+    gpRun("gp-run",
+          cl::desc("Steps (or epochs) of each GP run (fixed) or of the first "
+                   "one (adaptive)"),
+          cl::init(8), cl::cat(adagpCategory));
+static cl::opt<int64_t> minGpRun("min-gp-run",
+                                 cl::desc("Shortest adaptive GP run"),
+                                 cl::init(1), cl::cat(adagpCategory));
+static cl::opt<int64_t> maxGpRun("max-gp-run",
+                                 cl::desc("Longest adaptive GP run"),
+                                 cl::init(64), cl::cat(adagpCategory));
+static cl::opt<double> growth("growth",
+                              cl::desc("Factor by which adaptive GP runs "
+                                       "lengthen or shorten"),
+                              cl::init(2.0), cl::cat(adagpCategory));
+static cl::opt<double> minQuality("min-quality",
+                                  cl::desc("Predictor quality below which no "
+                                           "GP run starts"),
+                                  cl::init(0.0), cl::cat(adagpCategory));
+static cl::opt<double> lowQuality("low-quality",
+                                  cl::desc("Quality below which GP runs "
+                                           "shorten"),
+                                  cl::init(0.1), cl::cat(adagpCategory));
+static cl::opt<double> highQuality("high-quality",
+                                   cl::desc("Quality from which GP runs "
+                                            "lengthen"),
+                                   cl::init(0.3), cl::cat(adagpCategory));
+static cl::opt<double>
+    lossMargin("loss-margin",
+               cl::desc("Relative rise of the GP loss over the BP loss that "
+                        "ends a GP run"),
+               cl::init(0.1), cl::cat(adagpCategory));
+static cl::opt<int64_t> pooledSize("pooled-size",
+                                   cl::desc("Side of a predictor sample"),
+                                   cl::init(4), cl::cat(adagpCategory));
+static cl::opt<int64_t> predictorWidth("predictor-width",
+                                       cl::desc("Channels of the predictor's "
+                                                "convolutions"),
+                                       cl::init(16), cl::cat(adagpCategory));
+static cl::opt<int64_t> predictorDepth("predictor-depth",
+                                       cl::desc("3x3 convolutions in the "
+                                                "predictor"),
+                                       cl::init(2), cl::cat(adagpCategory));
+static cl::opt<int64_t> predictorHidden("predictor-hidden",
+                                        cl::desc("Hidden units of the "
+                                                 "predictor"),
+                                        cl::init(64), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    predictorOptimizer("predictor-optimizer", cl::desc("adam or sgd"),
+                       cl::init("adam"), cl::cat(adagpCategory));
+static cl::opt<double> predictorLr("predictor-lr",
+                                   cl::desc("The predictor's learning rate"),
+                                   cl::init(1e-3), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    linearLayers("linear", cl::desc("Linear layers in GP: predict or freeze"),
+                 cl::init("predict"), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    headLayer("head",
+              cl::desc("The last layer in GP: exact, predict or freeze"),
+              cl::init("exact"), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    biasMode("bias", cl::desc("Biases in GP: freeze or predict"),
+             cl::init("freeze"), cl::cat(adagpCategory));
+static cl::list<std::string>
+    predictLayers("predict-layers",
+                  cl::desc("Weights (ONNX names) of the layers to predict "
+                           "(default: all convolutions and linear layers)"),
+                  cl::CommaSeparated, cl::cat(adagpCategory));
+static cl::opt<int64_t> maxOutputs("max-outputs",
+                                   cl::desc("Largest filter the predictor is "
+                                            "built for"),
+                                   cl::init(16384), cl::cat(adagpCategory));
 static cl::opt<int64_t> crashAfterSteps(
     "crash-after-steps",
     cl::desc("Testing: exit abruptly (as if killed) after N steps"),
     cl::init(0), cl::Hidden, cl::cat(category));
 
 namespace {
+
+/// A double as a pass option value, exactly (formatv rounds to 2 digits).
+std::string num(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.17g", value);
+  return text;
+}
 
 int fail(const std::string &message) {
   adagp::reportError(kTool, message);
@@ -206,6 +318,7 @@ struct Position {
   int64_t epoch = 0, batch = 0, step = 0;
   double lossSum = 0;
   int64_t lossCount = 0;
+  int64_t bpSteps = 0, gpSteps = 0; // in the current epoch
 };
 
 std::string checkpointGlobalsDir(const std::string &dir) {
@@ -237,6 +350,9 @@ bool saveCheckpoint(adagp::CPUEngine &engine, const Position &pos,
                            {"step", pos.step},
                            {"loss_sum", pos.lossSum},
                            {"loss_count", pos.lossCount},
+                           {"bp_steps", pos.bpSteps},
+                           {"gp_steps", pos.gpSteps},
+                           {"mode", mode.getValue()},
                            {"seed", static_cast<int64_t>(seed)},
                            {"model", modelFile}};
   std::string text;
@@ -266,7 +382,14 @@ bool loadCheckpoint(adagp::CPUEngine &engine, Position &pos,
   pos.batch = integer("batch");
   pos.step = integer("step");
   pos.lossCount = integer("loss_count");
+  pos.bpSteps = integer("bp_steps");
+  pos.gpSteps = integer("gp_steps");
   pos.lossSum = object ? object->getNumber("loss_sum").value_or(0) : 0;
+  if (object && object->getString("mode").value_or("bp") != mode.getValue()) {
+    error = "the checkpoint in '" + checkpointDir + "' was made with --mode " +
+            object->getString("mode").value_or("bp").str();
+    return false;
+  }
   if (object && object->getInteger("seed").value_or(-1) !=
                     static_cast<int64_t>(seed)) {
     error = "the checkpoint in '" + checkpointDir +
@@ -360,7 +483,7 @@ int main(int argc, char **argv) {
   static cl::opt<int> threads("threads",
                               cl::desc("Worker threads (default: all cores)"),
                               cl::init(0), cl::cat(category));
-  cl::HideUnrelatedOptions(category);
+  cl::HideUnrelatedOptions({&category, &adagpCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "adagp-train: train a model on the CPU\n\n"
@@ -373,8 +496,35 @@ int main(int argc, char **argv) {
     return fail("--epochs, --steps, --batch-size, --threads, "
                 "--checkpoint-every, --train-images and --test-images must "
                 "not be negative (and the batch size positive)");
+  if (mode != "bp" && mode != "adagp" && mode != "gp")
+    return fail("--mode must be bp, adagp or gp, got '" + mode + "'");
+  if (mode == "adagp" && policyFlag != "adaptive" && policyFlag != "fixed")
+    return fail("--policy must be adaptive or fixed, got '" + policyFlag +
+                "'");
   if (resume && checkpointDir.empty())
     return fail("--resume needs --checkpoint DIR");
+  if (checkpointEvery > 0 && checkpointDir.empty())
+    return fail("--checkpoint-every needs --checkpoint DIR");
+  // --train-build-step checks these too, but only after the data is read
+  // and with the pass's option names.
+  if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
+    return fail("--optimizer must be sgd, adam or adamw, got '" + optimizer +
+                "'");
+  if (!(lr > 0) || !std::isfinite(lr))
+    return fail(llvm::formatv("--lr must be positive, got {0}", num(lr.getValue()))
+                    .str());
+  if (!(momentum >= 0 && momentum <= 1))
+    return fail(llvm::formatv("--momentum must be in [0, 1], got {0}",
+                              num(momentum.getValue()))
+                    .str());
+  if (!(weightDecay >= 0))
+    return fail(llvm::formatv("--weight-decay must not be negative, got {0}",
+                              num(weightDecay.getValue()))
+                    .str());
+  if (lrSchedule != "constant" && lrSchedule != "step" &&
+      lrSchedule != "cosine")
+    return fail("--lr-schedule must be constant, step or cosine, got '" +
+                lrSchedule + "'");
   if (inputsFile.empty() != labelsFile.empty())
     return fail("--inputs and --labels go together");
   if (threads > 0)
@@ -411,6 +561,8 @@ int main(int argc, char **argv) {
   adagp::registerAllPasses();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A pass's error is about the model, not worth a dump of the whole module.
+  context.printOpOnDiagnostic(false);
   adagp::ToolDiagnosticHandler diagnostics(&context, kTool);
 
   auto compileStart = std::chrono::steady_clock::now();
@@ -452,7 +604,7 @@ int main(int argc, char **argv) {
     data.test = adagp::data::synthetic(512, classes, 28, 28, seed + 1);
     data.description = "synthetic";
   } else if (datasetSpec == "fashion-mnist") {
-    if (!adagp::data::loadFashionMNIST(adagp::data::kFashionMNISTDir,
+    if (!adagp::data::loadFashionMNIST(dataDir,
                                        data.train, data.test, error))
       return fail(error);
     data.description = "Fashion-MNIST";
@@ -522,15 +674,43 @@ int main(int argc, char **argv) {
   std::string pipeline = llvm::formatv(
       "train-build-step{{optimizer={0} lr={1} momentum={2} "
       "nesterov={3} weight-decay={4} lr-schedule={5} lr-step-size={6} "
-      "lr-gamma={7} lr-total-steps={8} lr-min={9} gradients-function={10}}",
-      optimizer.getValue(), lr.getValue(), momentum.getValue(),
-      nesterov ? "true" : "false", weightDecay.getValue(),
-      lrSchedule.getValue(), lrStepSize.getValue(), lrGamma.getValue(),
+      "lr-gamma={7} lr-total-steps={8} lr-min={9} gradients-function={10} "
+      "dropout={11}}",
+      optimizer.getValue(), num(lr.getValue()), num(momentum.getValue()),
+      nesterov ? "true" : "false", num(weightDecay.getValue()),
+      lrSchedule.getValue(), lrStepSize.getValue(), num(lrGamma.getValue()),
       std::max<int64_t>(1, steps > 0 ? steps.getValue()
                                      : epochs * std::max<int64_t>(
                                                     1, data.train.count /
                                                            batchSize)),
-      lrMin.getValue(), dumpGradients.empty() ? "false" : "true");
+      num(lrMin.getValue()), dumpGradients.empty() ? "false" : "true",
+      noDropout ? "false" : "true");
+  if (mode != "bp") {
+    std::string layerList;
+    for (const std::string &name : predictLayers)
+      layerList += (layerList.empty() ? "" : ",") + name;
+    pipeline += llvm::formatv(
+        ",adagp-insert-predictors{{pooled-size={0} predictor-width={1} "
+        "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
+        "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
+        "seed={10}{11}}",
+        pooledSize.getValue(), predictorWidth.getValue(),
+        predictorDepth.getValue(), predictorHidden.getValue(),
+        predictorOptimizer.getValue(), num(predictorLr.getValue()),
+        linearLayers.getValue(), headLayer.getValue(), biasMode.getValue(),
+        maxOutputs.getValue(), seed.getValue(),
+        layerList.empty() ? "" : " layers=" + layerList);
+    pipeline += llvm::formatv(
+        ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
+        "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "
+        "min-quality={8} low-quality={9} high-quality={10} "
+        "loss-margin={11}}",
+        mode == "gp" ? "gp" : policyFlag.getValue(), unitFlag.getValue(),
+        warmupEpochs.getValue(), bpRun.getValue(), gpRun.getValue(),
+        minGpRun.getValue(), maxGpRun.getValue(), num(growth.getValue()),
+        num(minQuality.getValue()), num(lowQuality.getValue()), num(highQuality.getValue()),
+        num(lossMargin.getValue()));
+  }
   if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
     return 1;
 
@@ -632,6 +812,7 @@ int main(int argc, char **argv) {
     double lossSum = 0;
     int64_t correct = 0;
     std::vector<int64_t> indices(batchSize);
+    std::vector<float> testInputs(x.size());
     for (int64_t start = 0; start < data.test.count; start += batchSize) {
       int64_t n = std::min<int64_t>(batchSize, data.test.count - start);
       // A partial last batch repeats its first image; only n count.
@@ -639,8 +820,10 @@ int main(int argc, char **argv) {
         indices[i] = start + (i < n ? i : 0);
       adagp::data::preprocess(data.test, indices.data(), batchSize, shape,
                               adagp::data::kFashionMNISTMean,
-                              adagp::data::kFashionMNISTStd, x.data());
-      if (failed(engine.call("eval_step", {x.data(), logits.data()}, error)))
+                              adagp::data::kFashionMNISTStd,
+                              testInputs.data());
+      if (failed(engine.call("eval_step", {testInputs.data(), logits.data()},
+                             error)))
         return false;
       for (int64_t i = 0; i < n; ++i) {
         const float *row = logits.data() + i * classes;
@@ -662,82 +845,168 @@ int main(int argc, char **argv) {
     return true;
   };
 
-  while (pos.step < maxSteps && (pos.epoch < epochs || steps > 0)) {
-    std::vector<int64_t> order =
-        data.preprocessed ? std::vector<int64_t>()
-                          : adagp::data::epochPermutation(data.train.count,
-                                                          seed, pos.epoch);
-    auto epochStart = std::chrono::steady_clock::now();
-    int64_t epochImages = 0;
-    while (pos.batch < batchesPerEpoch && pos.step < maxSteps) {
-      fillTrainBatch(order, pos.batch);
-      if (failed(engine.call("bp_step", {x.data(), labels.data(), &loss},
-                             error)))
-        return fail(error);
-      if (!std::isfinite(loss))
-        return fail(llvm::formatv("the loss diverged ({0}) at step {1}; try "
-                                  "a smaller --lr",
-                                  loss, pos.step)
-                        .str());
-      pos.lossSum += loss;
-      ++pos.lossCount;
-      ++pos.batch;
-      ++pos.step;
-      epochImages += batchSize;
-      if (stepMetrics)
-        metrics.add(llvm::json::Object{{"step", pos.step},
-                                       {"epoch", pos.epoch + 1},
-                                       {"mode", "bp"},
-                                       {"loss", static_cast<double>(loss)}});
-      double elapsed = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - epochStart)
-                           .count();
-      progress.show(pos.epoch + 1, epochs, pos.batch, batchesPerEpoch, loss,
-                    epochImages / std::max(elapsed, 1e-9));
-      if (!checkpointDir.empty() && checkpointEvery > 0 &&
-          pos.step % checkpointEvery == 0 &&
-          (!saveCheckpoint(engine, pos, error) || !metrics.flush(error)))
-        return fail(error);
-      if (crashAfterSteps > 0 && pos.step == crashAfterSteps)
-        std::_Exit(137);
-    }
+  // The host side of training. The compiled @train (ADA-GP) calls
+  // nextBatch before and report after every step; plain BP runs the same
+  // two around calls of @bp_step, so both share the bookkeeping: data
+  // order, epoch ends (evaluation, metrics, checkpoints), progress.
+  struct Host {
+    std::function<int64_t(void *, int64_t *)> nextBatch;
+    std::function<void(int64_t, float, float, float)> report;
+    std::string error;
+  } host;
+  std::vector<int64_t> order;
+  auto epochStart = std::chrono::steady_clock::now();
+  int64_t epochImages = 0;
+  bool epochOpen = false;
+  auto failHost = [&](std::string message) {
+    if (host.error.empty())
+      host.error = std::move(message);
+  };
+  auto finishEpoch = [&]() -> bool {
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - epochStart)
                          .count();
     progress.clear();
-    if (pos.batch < batchesPerEpoch)
-      break; // --steps ended the run inside the epoch
     double testLoss, accuracy;
-    if (!evaluate(testLoss, accuracy))
-      return fail(error);
+    if (!evaluate(testLoss, accuracy)) {
+      failHost(error);
+      return false;
+    }
     double trainLoss = pos.lossCount ? pos.lossSum / pos.lossCount : 0;
     llvm::json::Object record{{"epoch", pos.epoch + 1},
                               {"train_loss", trainLoss},
                               {"seconds", seconds},
                               {"images_per_second", epochImages / seconds},
                               {"steps", pos.step},
-                              {"bp_steps", pos.lossCount},
-                              {"gp_steps", 0}};
+                              {"bp_steps", pos.bpSteps},
+                              {"gp_steps", pos.gpSteps}};
     if (!std::isnan(accuracy)) {
       record["test_loss"] = testLoss;
       record["test_accuracy"] = accuracy;
     }
     metrics.add(std::move(record));
-    if (!quiet)
+    if (!quiet) {
+      std::string split =
+          mode == "bp" ? ""
+                       : llvm::formatv(", {0} BP + {1} GP steps", pos.bpSteps,
+                                       pos.gpSteps)
+                             .str();
       llvm::outs() << llvm::formatv(
           "epoch {0}/{1}: train loss {2:f4}, test loss {3:f4}, test accuracy "
-          "{4:f2}%, {5:f1} s, {6:f0} images/s\n",
+          "{4:f2}%, {5:f1} s, {6:f0} images/s{7}\n",
           pos.epoch + 1, epochs, trainLoss, testLoss, 100 * accuracy, seconds,
-          epochImages / seconds);
+          epochImages / seconds, split);
+      llvm::outs().flush();
+    }
     ++pos.epoch;
     pos.batch = 0;
     pos.lossSum = 0;
     pos.lossCount = 0;
-    if (!metrics.flush(error))
-      return fail(error);
-    if (!checkpointDir.empty() && !saveCheckpoint(engine, pos, error))
+    pos.bpSteps = pos.gpSteps = 0;
+    epochOpen = false;
+    if (!metrics.flush(error) ||
+        (!checkpointDir.empty() && !saveCheckpoint(engine, pos, error))) {
+      failHost(error);
+      return false;
+    }
+    return true;
+  };
+  host.nextBatch = [&](void *inputs, int64_t *labelsOut) -> int64_t {
+    if (!host.error.empty())
+      return -1;
+    if (pos.batch >= batchesPerEpoch && !finishEpoch())
+      return -1;
+    if (pos.step >= maxSteps || (steps == 0 && pos.epoch >= epochs))
+      return -1;
+    if (!epochOpen) {
+      order = data.preprocessed ? std::vector<int64_t>()
+                                : adagp::data::epochPermutation(
+                                      data.train.count, seed, pos.epoch);
+      epochStart = std::chrono::steady_clock::now();
+      epochImages = 0;
+      epochOpen = true;
+    }
+    fillTrainBatch(order, pos.batch);
+    std::memcpy(inputs, x.data(), x.size() * sizeof(float));
+    std::memcpy(labelsOut, labels.data(), labels.size() * sizeof(int64_t));
+    return pos.epoch;
+  };
+  host.report = [&](int64_t stepMode, float stepLoss, float predictorLoss,
+                    float quality) {
+    if (!host.error.empty())
+      return;
+    if (!std::isfinite(stepLoss)) {
+      failHost(llvm::formatv("the loss diverged ({0}) at step {1}; try a "
+                             "smaller --lr",
+                             stepLoss, pos.step)
+                   .str());
+      return;
+    }
+    pos.lossSum += stepLoss;
+    ++pos.lossCount;
+    ++(stepMode ? pos.gpSteps : pos.bpSteps);
+    ++pos.batch;
+    ++pos.step;
+    epochImages += batchSize;
+    if (stepMetrics) {
+      llvm::json::Object record{{"step", pos.step},
+                                {"epoch", pos.epoch + 1},
+                                {"mode", stepMode ? "gp" : "bp"},
+                                {"loss", static_cast<double>(stepLoss)}};
+      if (!stepMode && !std::isnan(quality)) {
+        record["predictor_loss"] = static_cast<double>(predictorLoss);
+        record["quality"] = static_cast<double>(quality);
+      }
+      metrics.add(std::move(record));
+    }
+    double elapsed = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - epochStart)
+                         .count();
+    progress.show(pos.epoch + 1, epochs, pos.batch, batchesPerEpoch,
+                  stepLoss, epochImages / std::max(elapsed, 1e-9));
+    if (!checkpointDir.empty() && checkpointEvery > 0 &&
+        pos.step % checkpointEvery == 0 &&
+        (!saveCheckpoint(engine, pos, error) || !metrics.flush(error)))
+      failHost(error);
+    if (crashAfterSteps > 0 && pos.step == crashAfterSteps)
+      std::_Exit(137);
+  };
+
+  if (mode == "bp") {
+    std::vector<float> batchInputs(x.size());
+    std::vector<int64_t> batchLabels(batchSize);
+    while (host.nextBatch(batchInputs.data(), batchLabels.data()) >= 0) {
+      if (failed(engine.call("bp_step",
+                             {batchInputs.data(), batchLabels.data(), &loss},
+                             error)))
+        return fail(error);
+      host.report(0, loss, std::nanf(""), std::nanf(""));
+    }
+  } else {
+    adagp_host callbacks;
+    callbacks.context = &host;
+    callbacks.next_batch = [](void *context, void *inputs,
+                              int64_t *labelsOut) -> int64_t {
+      return static_cast<Host *>(context)->nextBatch(inputs, labelsOut);
+    };
+    callbacks.report = [](void *context, int64_t stepMode, float stepLoss,
+                          float predictorLoss, float quality) {
+      static_cast<Host *>(context)->report(stepMode, stepLoss, predictorLoss,
+                                           quality);
+    };
+    adagp_set_host(&callbacks);
+    bool ok = succeeded(engine.call("train", {}, error));
+    adagp_set_host(nullptr);
+    if (!ok)
       return fail(error);
   }
+  // The last epoch ends after its last step.
+  if (host.error.empty() && pos.batch >= batchesPerEpoch &&
+      pos.step > 0 && epochOpen)
+    finishEpoch();
+  progress.clear();
+  if (!host.error.empty())
+    return fail(host.error);
   if (!metrics.flush(error))
     return fail(error);
 

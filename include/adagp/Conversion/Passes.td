@@ -87,4 +87,37 @@ def ConvertTrainToLinalg : Pass<"convert-train-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertADAGPToLinalg : Pass<"convert-adagp-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower ADA-GP's reorganization and host I/O for the CPU";
+  let description = [{
+    - `adagp.reorganize`: the batch mean (a reduction generic), the adaptive
+      average pooling as one generic that contracts the spatial dimensions
+      with two constant pooling matrices, and the normalisation by the root
+      mean square (a 0-d reduction and a scaling generic);
+    - `adagp.reorganize_gradient`: reshape to rows and `tensor.pad` with zeros;
+    - `adagp.expand_prediction`: `tensor.extract_slice` of the filter
+      columns, reshape, and an elementwise product with the scale;
+    - `adagp.next_batch` / `adagp.report`: `cpu.host_call "next_batch"` /
+      `"report"`, which bufferize to calls of the runtime's host interface.
+
+    Example:
+    ```mlir
+    %dw = adagp.expand_prediction %rows, %s
+        : tensor<16x160xf32>, tensor<f32> -> tensor<16x8x3x3xf32>
+    ```
+    becomes
+    ```mlir
+    %cols = tensor.extract_slice %rows[0, 0] [16, 72] [1, 1]
+        : tensor<16x160xf32> to tensor<16x72xf32>
+    %w = tensor.expand_shape ... : tensor<16x8x3x3xf32>
+    %dw = linalg.generic {...} ins(%w, %s : ...) outs(...) { arith.mulf }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::adagp::cpu::CPUDialect"
+  ];
+}
+
 #endif // ADAGP_CONVERSION_PASSES_TD

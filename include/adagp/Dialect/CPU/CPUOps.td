@@ -54,4 +54,29 @@ def CPU_KernelCallOp : Op<CPU_Dialect, "kernel_call", [Pure]> {
   }];
 }
 
+def CPU_HostCallOp : Op<CPU_Dialect, "host_call",
+                         [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "call the host interface of the runtime on tensors";
+  let description = [{
+    Like `cpu.kernel_call`, but the C function `adagp_host_<function>` talks to
+    the program that runs the compiled code (include/adagp/Runtime/Host.h):
+    it has side effects, so it is never hoisted, merged or removed. It
+    receives a pointer to each operand's data, then to each result's data.
+
+    ```mlir
+    %x, %y, %epoch = cpu.host_call "next_batch"()
+        : () -> (tensor<64x1x28x28xf32>, tensor<64xi64>, tensor<i64>)
+    ```
+    becomes
+    ```mlir
+    func.call @adagp_host_next_batch(%xaddr, %yaddr, %eaddr) : (i64, i64, i64) -> ()
+    ```
+  }];
+  let arguments = (ins StrAttr:$function, Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $function `(` $inputs `)` attr-dict `:` functional-type($inputs, $results)
+  }];
+}
+
 #endif // ADAGP_DIALECT_CPU_CPUOPS_TD

@@ -73,6 +73,9 @@ def TrainBuildStep : Pass<"train-build-step", "::mlir::ModuleOp"> {
            "Length of the cosine schedule in steps">,
     Option<"minLr", "lr-min", "double", "0.0",
            "Final learning rate (cosine schedule)">,
+    Option<"dropout", "dropout", "bool", "true",
+           "Apply the model's Dropout in training; false removes it (to "
+           "compare gradients with a deterministic reference)">,
     Option<"gradientsFunction", "gradients-function", "bool", "false",
            "Also build @gradients, which returns the loss and every "
            "parameter's gradient without updating anything">,

@@ -24,9 +24,23 @@ using namespace adagp::cpu;
 
 namespace {
 
-struct KernelCallOpInterface
-    : BufferizableOpInterface::ExternalModel<KernelCallOpInterface,
-                                             KernelCallOp> {
+/// The runtime function a call op bufferizes to, and its scalar
+/// parameters.
+ArrayRef<int64_t> intParams(KernelCallOp op) { return op.getParams(); }
+ArrayRef<int64_t> intParams(HostCallOp) { return {}; }
+ArrayRef<double> floatParams(KernelCallOp op) { return op.getFparams(); }
+ArrayRef<double> floatParams(HostCallOp) { return {}; }
+std::string calleeName(KernelCallOp op) {
+  return ("adagp_" + op.getKernel()).str();
+}
+std::string calleeName(HostCallOp op) {
+  return ("adagp_host_" + op.getFunction()).str();
+}
+
+template <typename CallOp>
+struct RuntimeCallModel
+    : BufferizableOpInterface::ExternalModel<RuntimeCallModel<CallOp>,
+                                             CallOp> {
   bool bufferizesToMemoryRead(Operation *, OpOperand &,
                               const AnalysisState &) const {
     return true;
@@ -51,7 +65,7 @@ struct KernelCallOpInterface
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto call = cast<KernelCallOp>(op);
+    auto call = cast<CallOp>(op);
     Location loc = op->getLoc();
     SmallVector<Value> args;
     for (Value input : call.getInputs()) {
@@ -90,14 +104,14 @@ struct KernelCallOpInterface
           rewriter, loc, rewriter.getI64Type(), address));
     }
     args = std::move(operands);
-    for (int64_t p : call.getParams())
+    for (int64_t p : intParams(call))
       args.push_back(arith::ConstantIntOp::create(rewriter, loc, p, 64));
-    for (double p : call.getFparams())
+    for (double p : floatParams(call))
       args.push_back(arith::ConstantFloatOp::create(
           rewriter, loc, rewriter.getF64Type(), APFloat(p)));
 
     // Declare the kernel once per module.
-    std::string name = ("adagp_" + call.getKernel()).str();
+    std::string name = calleeName(call);
     auto module = op->getParentOfType<ModuleOp>();
     auto callee = module.lookupSymbol<func::FuncOp>(name);
     auto type = rewriter.getFunctionType(ValueRange(args).getTypes(), {});
@@ -124,7 +138,8 @@ struct KernelCallOpInterface
 void adagp::cpu::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, CPUDialect *) {
-    KernelCallOp::attachInterface<KernelCallOpInterface>(*ctx);
+    KernelCallOp::attachInterface<RuntimeCallModel<KernelCallOp>>(*ctx);
+    HostCallOp::attachInterface<RuntimeCallModel<HostCallOp>>(*ctx);
     ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
                      memref::MemRefDialect>();
   });

@@ -175,7 +175,17 @@ LogicalResult TrainBuildStep::buildTrainingStep(func::FuncOp forward,
   Value labels = entry->getArguments().back();
   func.setArgAttr(argTypes.size() - 1, "onnx.name",
                   b.getStringAttr("labels"));
-  func.walk([&](nn::DropoutOp op) { op.getKeyMutable().assign(key); });
+  func.walk([&](nn::DropoutOp op) {
+    if (dropout) {
+      op.getKeyMutable().assign(key);
+      return;
+    }
+    // The model's output may be the dropout's result, which is not a use.
+    if (*output == op.getResult())
+      *output = op.getInput();
+    op.getResult().replaceAllUsesWith(op.getInput());
+    op.erase();
+  });
 
   Value lossValue =
       crossEntropy
