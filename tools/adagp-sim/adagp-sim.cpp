@@ -10,7 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TrainingHost.h"
+
 #include "adagp/ISA/Assembler.h"
+#include "adagp/ISA/ProgramInfo.h"
 #include "adagp/Sim/Simulator.h"
 #include "adagp/Support/FileUtils.h"
 #include "adagp/Support/Npy.h"
@@ -72,6 +75,29 @@ OPTIONS
   --print-dram ADDR:N   After running, print N fp32 values from DRAM at ADDR
                         (repeatable).
   --quiet               Do not print the summary.
+
+TRAINING PROGRAMS
+A program compiled from a model (adagp-compile --target=accel) carries a
+symbol table of its DRAM tensors and speaks the training protocol
+(docs/accel-compiler.md): this driver then serves its batches, costs every
+step and evaluates the test set from its logits. The report gains
+bp_step_cycles, bp_step_energy_joules (and gp_/eval_ ones), DRAM bytes per
+step by tensor class, and per-epoch train loss and test accuracy.
+  --inputs FILE.npy     Train on this preprocessed batch (float32 [N, C, H, W],
+                        N = the compiled batch size); with --labels.
+  --labels FILE.npy     Its labels (int64 [N]).
+  --dataset NAME        fashion-mnist, synthetic (the default), or
+                        idx:TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS;
+                        shuffled per epoch as adagp-train does (--seed).
+                        Synthetic images are 28x28 like Fashion-MNIST when
+                        the model takes 28x28 or 32x32, else the model's size.
+  --epochs N            Epochs (default 1).
+  --steps N             Stop after N training steps (then no evaluation).
+  --seed N              Seed of the epoch order (default 1).
+  --train-images N      Use only the first N training images.
+  --test-images N       Evaluate on the first N test images only.
+  --dump-parameters DIR After the run, write every parameter and running
+                        statistic to DIR/<ONNX name>.npy.
   --help                Show this help.
 
 Numbers accept decimal or 0x-prefixed hexadecimal. Exit status: 0 on success,
@@ -117,6 +143,10 @@ int main(int argc, char **argv) {
            maxCycles = UINT64_MAX, batches = 4, batchSize = 64, classes = 10;
   std::vector<DramIn> dramIn;
   std::vector<DramOut> dramOut, printDram;
+  TrainingOptions training;
+  std::string dumpDir;
+  bool trainingFlags = false;
+  uint64_t epochs = 1, steps = 0, seed = 1, trainImages = 0, testImages = 0;
 
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -183,6 +213,25 @@ int main(int argc, char **argv) {
     } else if (flag == "--classes") {
       if (!number(classes))
         return 1;
+    } else if (flag == "--inputs" || flag == "--labels" ||
+               flag == "--dataset" || flag == "--dump-parameters") {
+      std::string &dst = flag == "--inputs"    ? training.inputsFile
+                         : flag == "--labels"  ? training.labelsFile
+                         : flag == "--dataset" ? training.dataset
+                                               : dumpDir;
+      if (!value(dst))
+        return errorExit(fmt::format("{} needs a value", flag));
+      trainingFlags = true;
+    } else if (flag == "--epochs" || flag == "--steps" || flag == "--seed" ||
+               flag == "--train-images" || flag == "--test-images") {
+      uint64_t &dst = flag == "--epochs"         ? epochs
+                      : flag == "--steps"        ? steps
+                      : flag == "--seed"         ? seed
+                      : flag == "--train-images" ? trainImages
+                                                 : testImages;
+      if (!number(dst))
+        return 1;
+      trainingFlags = true;
     } else if (a == "--dram-in" || a == "--dram-out" || a == "--print-dram") {
       if (i + 1 >= argc)
         return errorExit(fmt::format("{} needs a value", a));
@@ -267,16 +316,49 @@ int main(int argc, char **argv) {
   if (!configPath.empty() && !loadConfig(configPath, config, err))
     return errorExit(err);
 
+  if (training.inputsFile.empty() != training.labelsFile.empty())
+    return errorExit("--inputs and --labels go together");
+  if (!training.inputsFile.empty() && !training.dataset.empty())
+    return errorExit("--inputs and --dataset are exclusive");
+  training.epochs = int64_t(epochs);
+  training.steps = int64_t(steps);
+  training.seed = seed;
+  training.trainImages = int64_t(trainImages);
+  training.testImages = int64_t(testImages);
+
+  // A compiled training program carries its symbol table; plain programs
+  // run against the synthetic host.
+  isa::ProgramInfo info;
+  std::string infoErr;
+  bool hasInfo = isa::readProgramInfo(program, info, infoErr);
+  if (!hasInfo && program.findSection(isa::kSymbolTableSection))
+    return errorExit(fmt::format("{}: {}", input, infoErr));
+  // Training programs have host buffers; others only describe their data.
+  bool isTraining = hasInfo && info.find("input") && info.find("labels");
+  if (hasInfo && !isTraining)
+    infoErr = "its symbol table has no input and labels buffers";
+  if (!isTraining && trainingFlags)
+    return errorExit(fmt::format("{}: --inputs, --dataset, --epochs, "
+                                 "--steps and --dump-parameters need a "
+                                 "program compiled from a model: {}",
+                                 input, infoErr));
+
   RunOptions opts;
   opts.timingOnly = timingOnly;
+  opts.dramTags = info.dramTags;
   opts.maxInstructions = maxInstructions;
   opts.maxCycles = maxCycles;
   opts.trace = !tracePath.empty();
   opts.traceLimit = traceLimit;
-  SyntheticHost host{static_cast<unsigned>(batches),
-                     static_cast<unsigned>(batchSize),
-                     static_cast<unsigned>(classes)};
-  Simulator sim(config, &host, opts);
+  SyntheticHost synthetic{static_cast<unsigned>(batches),
+                          static_cast<unsigned>(batchSize),
+                          static_cast<unsigned>(classes)};
+  TrainingHost trainingHost(info, config, training);
+  if (isTraining && !trainingHost.prepare(err))
+    return errorExit(err);
+  Host *host = isTraining ? static_cast<Host *>(&trainingHost) : &synthetic;
+  Simulator sim(config, host, opts);
+  trainingHost.attach(&sim);
   if (!sim.load(program, err))
     return errorExit(fmt::format("{}: {}", input, err));
   for (const DramIn &d : dramIn) {
@@ -301,6 +383,15 @@ int main(int argc, char **argv) {
                                  input, maxCycles));
 
   Report report = sim.report();
+  if (isTraining)
+    trainingHost.addToReport(report, timingOnly);
+  if (!dumpDir.empty()) {
+    if (timingOnly)
+      return errorExit("--dump-parameters needs a functional run (not "
+                       "--timing-only)");
+    if (!dumpParameters(sim, info, dumpDir, err))
+      return errorExit(err);
+  }
   for (const DramOut &d : printDram) {
     std::vector<float> vals(d.count);
     if (!sim.readDram(d.addr, vals.data(), 4 * d.count, err))
@@ -328,6 +419,8 @@ int main(int argc, char **argv) {
   if (!quiet) {
     std::string s = fmt::format("program:         {}\n", input) +
                     reportSummary(report, config);
+    if (isTraining)
+      s += trainingHost.summary(timingOnly);
     std::fwrite(s.data(), 1, s.size(), stdout);
   }
   return 0;

@@ -9,6 +9,7 @@
 
 #include "adagp/InitAll.h"
 #include "adagp/Support/FileUtils.h"
+#include "adagp/Target/Accel/AccelEmitter.h"
 #include "adagp/Target/ONNX/ONNXExport.h"
 #include "adagp/Target/ONNX/ONNXImport.h"
 #include "adagp/Tools/Diagnostics.h"
@@ -30,7 +31,7 @@ static const char *const kTool = "adagp-translate";
 
 static cl::OptionCategory category("adagp-translate options");
 
-enum class Action { None, ImportONNX, ExportONNX };
+enum class Action { None, ImportONNX, ExportONNX, EmitAccelProgram };
 
 static cl::opt<Action> action(
     cl::desc("Translation:"),
@@ -39,7 +40,10 @@ static cl::opt<Action> action(
                           "in the nn dialect"),
                clEnumValN(Action::ExportONNX, "export-onnx",
                           "MLIR (@forward in the nn dialect) -> ONNX model "
-                          "with the globals' current values as initializers")),
+                          "with the globals' current values as initializers"),
+               clEnumValN(Action::EmitAccelProgram, "emit-accel-program",
+                          "MLIR in the accel dialect -> accelerator program "
+                          "(.agp; --asm for the assembler's text form)")),
     cl::init(Action::None), cl::cat(category));
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input file>"),
@@ -62,6 +66,17 @@ static cl::opt<bool> staticBatch(
     cl::desc("Keep the batch dimension static in the exported model instead "
              "of making it symbolic ('N')"),
     cl::init(false), cl::cat(category));
+static cl::opt<bool>
+    asmText("asm",
+            cl::desc("With --emit-accel-program: write the assembler's text "
+                     "form (adagp-sim --assemble reads it back) instead of "
+                     "the binary program"),
+            cl::init(false), cl::cat(category));
+static cl::opt<std::string> programName(
+    "program",
+    cl::desc("With --emit-accel-program: the accel.program to emit (default: "
+             "the one of kind \"main\")"),
+    cl::init(""), cl::cat(category));
 static cl::opt<bool> emitBytecode(
     "emit-bytecode", cl::desc("Write MLIR bytecode instead of text (import)"),
     cl::init(false), cl::cat(category));
@@ -123,6 +138,30 @@ static int exportONNX(MLIRContext &context) {
   return 0;
 }
 
+static int emitAccelProgram(MLIRContext &context) {
+  llvm::SourceMgr sourceMgr;
+  std::string bytes, error;
+  if (!adagp::readFile(inputFile, bytes, error)) {
+    adagp::reportError(kTool, error);
+    return 1;
+  }
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(bytes, inputFile), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+  std::string out;
+  if (failed(adagp::accel::emitAccelProgram(*module, out, asmText,
+                                            programName)))
+    return 1;
+  if (!adagp::writeFileAtomically(outputFile, out, error)) {
+    adagp::reportError(kTool, error);
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
@@ -146,10 +185,13 @@ int main(int argc, char **argv) {
     return importONNX(context);
   case Action::ExportONNX:
     return exportONNX(context);
+  case Action::EmitAccelProgram:
+    return emitAccelProgram(context);
   case Action::None:
     break;
   }
-  adagp::reportError(kTool, "choose a translation: --import-onnx or "
-                            "--export-onnx (see --help)");
+  adagp::reportError(kTool, "choose a translation: --import-onnx, "
+                            "--export-onnx or --emit-accel-program (see "
+                            "--help)");
   return 1;
 }

@@ -1,0 +1,319 @@
+//===- LowerNorm.cpp - Batch normalisation on the vector unit -------------===//
+//
+// A channel-last activation is a [pixels x C] matrix, so batch statistics
+// are column reductions and the normalisation a per-column affine map
+// (docs/isa.md section 5). The lowering follows the CPU reference's
+// arithmetic: the variance is the mean of (x - mean)^2 (a second pass, not
+// E[x^2] - mean^2, which cancels), and the normalised value is
+// (x - mean) * (scale * invstd) + bias.
+//
+//   training forward:  pass 1 colsum -> mean; pass 2 colsumsq(x - mean) ->
+//                      var; pass 3 y = (x - mean) * k + bias; running
+//                      statistics on 1 x C rows
+//   backward:          pass 1 colsum(dy), coldot(dy, x - mean); pass 2
+//                      dx = (x - mean) * k2 + k3 + dy * k1
+//   inference:         one pass with the running statistics
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "adagp/Dialect/NN/NNOps.h"
+
+using namespace mlir;
+
+namespace adagp::accel {
+using isa::VecFunct;
+namespace {
+
+/// The [rows x channels] view of a batch-norm input.
+LogicalResult normShape(Operation *op, LoweringContext &ctx, Value x,
+                        int64_t &rows, int64_t &channels) {
+  auto t = cast<RankedTensorType>(x.getType());
+  channels = t.getDimSize(1);
+  rows = t.getNumElements() / channels;
+  ArrayRef<int64_t> layout = ctx.layout(x);
+  bool channelLast =
+      t.getRank() == 2 ||
+      (t.getRank() == 4 && layout.size() == 4 && layout[3] == 1);
+  if (!channelLast && rows != t.getDimSize(0))
+    return op->emitError("batch normalisation needs a channel-last input");
+  return success();
+}
+
+/// Scratchpad plan: `vectors` 1 x C rows at the top, then two buffers of
+/// `tiles` row tiles each.
+struct NormPlan {
+  int64_t c = 1, rows = 1, chunk = 1;
+  int64_t vecBase = 0;
+  int64_t bufBase[2] = {0, 0};
+  int64_t tileElems = 0;
+
+  int64_t vec(int i) const { return vecBase + i * c; }
+  int64_t tile(unsigned parity, int i) const {
+    return bufBase[parity] + i * tileElems;
+  }
+};
+
+LogicalResult makePlan(Operation *op, LoweringContext &ctx, int64_t rows,
+                       int64_t c, int numVectors, int numTiles,
+                       NormPlan &plan) {
+  plan.c = c;
+  plan.rows = rows;
+  int64_t spad = ctx.spadElems();
+  int64_t vecElems = numVectors * c;
+  int64_t avail = spad - vecElems;
+  int64_t chunk = avail > 0 ? avail / (2 * numTiles * c) : 0;
+  // Chunks of whole rows that move as one DMA run (16-bit size field).
+  chunk = std::min<int64_t>({chunk, rows, std::max<int64_t>(1, 65536 / c)});
+  if (chunk < 1)
+    return op->emitError("batch normalisation over ")
+           << c << " channels needs "
+           << (vecElems + 2 * numTiles * c) * 4
+           << " bytes of scratchpad but it holds " << spad * 4 << " (short by "
+           << (vecElems + 2 * numTiles * c - spad) * 4 << " bytes)";
+  plan.chunk = chunk;
+  plan.tileElems = chunk * c;
+  plan.bufBase[0] = 0;
+  plan.bufBase[1] = numTiles * plan.tileElems;
+  plan.vecBase = 2 * numTiles * plan.tileElems;
+  return success();
+}
+
+View rowsView(int64_t addr, int64_t c) { return View{addr, c, 1}; }
+View rowVec(int64_t addr) { return View{addr, 0, 1}; }
+
+void loadVector(LoweringContext &ctx, Value v, int64_t chip) {
+  ctx.ib.load(ctx.addr(v), chip,
+              DmaBox::contiguous(cast<RankedTensorType>(v.getType())
+                                     .getNumElements()),
+              ctx.cls(v));
+}
+
+void storeVector(LoweringContext &ctx, Value v, int64_t chip) {
+  ctx.ib.store(ctx.addr(v), chip,
+               DmaBox::contiguous(cast<RankedTensorType>(v.getType())
+                                      .getNumElements()),
+               ctx.cls(v));
+}
+
+/// Loads rows [r0, r0 + rc) of a [rows x c] tensor.
+void loadRows(LoweringContext &ctx, Value v, int64_t r0, int64_t rc,
+              int64_t c, int64_t chip) {
+  ctx.ib.load(ctx.addr(v) + 4 * uint64_t(r0 * c), chip,
+              DmaBox::rows(rc, c, c, c), ctx.cls(v));
+}
+
+void storeRows(LoweringContext &ctx, Value v, int64_t r0, int64_t rc,
+               int64_t c, int64_t chip) {
+  ctx.ib.store(ctx.addr(v) + 4 * uint64_t(r0 * c), chip,
+               DmaBox::rows(rc, c, c, c), ctx.cls(v));
+}
+
+/// invstd = 1 / sqrt(var + eps) into `dst` (var at `var`).
+void invStd(InstBuilder &ib, int64_t c, int64_t dst, int64_t var,
+            double eps) {
+  ib.vec(VecFunct::AddImm, 1, c, rowVec(dst), rowVec(var), {}, float(eps));
+  ib.vec(VecFunct::Rsqrt, 1, c, rowVec(dst), rowVec(dst));
+}
+
+// Vector slots of the training forward pass.
+enum TrainVec {
+  kMean,
+  kVar,
+  kInvStd,
+  kScale, // gamma, then gamma * invstd
+  kBias,
+  kRunMean,
+  kRunVar,
+  kTmp,
+  kNumTrainVecs
+};
+
+LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
+  auto bn = cast<nn::BatchNormTrainOp>(op);
+  Value x = bn.getInput();
+  int64_t rows, c;
+  if (failed(normShape(op, ctx, x, rows, c)))
+    return failure();
+  NormPlan p;
+  if (failed(makePlan(op, ctx, rows, c, kNumTrainVecs, 1, p)))
+    return failure();
+  InstBuilder &ib = ctx.ib;
+  double n = double(rows);
+  unsigned parity = 0;
+  // Pass 1: the mean.
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    int64_t t = p.tile(parity++ % 2, 0);
+    loadRows(ctx, x, r0, rc, c, t);
+    ib.vec(r0 ? VecFunct::ColSumAcc : VecFunct::ColSum, rc, c,
+           rowVec(p.vec(kMean)), rowsView(t, c));
+  }
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kMean)), rowVec(p.vec(kMean)),
+         {}, float(1.0 / n));
+  // Pass 2: the biased variance of the centred values.
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    int64_t t = p.tile(parity++ % 2, 0);
+    loadRows(ctx, x, r0, rc, c, t);
+    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c),
+           rowVec(p.vec(kMean)));
+    ib.vec(r0 ? VecFunct::ColSumSqAcc : VecFunct::ColSumSq, rc, c,
+           rowVec(p.vec(kVar)), rowsView(t, c));
+  }
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kVar)), rowVec(p.vec(kVar)),
+         {}, float(1.0 / n));
+  invStd(ib, c, p.vec(kInvStd), p.vec(kVar), bn.getEpsilon().convertToDouble());
+  loadVector(ctx, bn.getScale(), p.vec(kScale));
+  loadVector(ctx, bn.getBias(), p.vec(kBias));
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kScale)), rowVec(p.vec(kScale)),
+         rowVec(p.vec(kInvStd)));
+  // Pass 3: y = (x - mean) * scale + bias; `affine` reads its two rows
+  // (scale, bias) `b_rs` apart.
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    int64_t t = p.tile(parity++ % 2, 0);
+    loadRows(ctx, x, r0, rc, c, t);
+    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c),
+           rowVec(p.vec(kMean)));
+    ib.vec(VecFunct::Affine, rc, c, rowsView(t, c), rowsView(t, c),
+           View{p.vec(kScale), p.vec(kBias) - p.vec(kScale), 1});
+    storeRows(ctx, bn.getResult(), r0, rc, c, t);
+  }
+  // Running statistics (ONNX momentum): m * running + (1 - m) * batch, the
+  // variance unbiased as PyTorch keeps it.
+  double m = bn.getMomentum().convertToDouble();
+  loadVector(ctx, bn.getRunningMean(), p.vec(kRunMean));
+  loadVector(ctx, bn.getRunningVar(), p.vec(kRunVar));
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kTmp)), rowVec(p.vec(kMean)),
+         {}, float(1.0 - m));
+  ib.vec(VecFunct::Axpy, 1, c, rowVec(p.vec(kRunMean)),
+         rowVec(p.vec(kRunMean)), rowVec(p.vec(kTmp)), float(m));
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kTmp)), rowVec(p.vec(kVar)), {},
+         float(n / std::max(1.0, n - 1.0)));
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kTmp)), rowVec(p.vec(kTmp)), {},
+         float(1.0 - m));
+  ib.vec(VecFunct::Axpy, 1, c, rowVec(p.vec(kRunVar)), rowVec(p.vec(kRunVar)),
+         rowVec(p.vec(kTmp)), float(m));
+  storeVector(ctx, bn.getRunningMeanOut(), p.vec(kRunMean));
+  storeVector(ctx, bn.getRunningVarOut(), p.vec(kRunVar));
+  storeVector(ctx, bn.getBatchMean(), p.vec(kMean));
+  storeVector(ctx, bn.getBatchVar(), p.vec(kVar));
+  return success();
+}
+
+enum GradVec { kGMean, kGInvStd, kGScale, kDBias, kDot, kK1, kK2, kK3,
+               kNumGradVecs };
+
+LogicalResult lowerBatchNormGrad(Operation *op, LoweringContext &ctx) {
+  auto bn = cast<nn::BatchNormGradOp>(op);
+  Value dy = bn.getGrad(), x = bn.getInput();
+  int64_t rows, c;
+  if (failed(normShape(op, ctx, x, rows, c)))
+    return failure();
+  NormPlan p;
+  if (failed(makePlan(op, ctx, rows, c, kNumGradVecs, 2, p)))
+    return failure();
+  InstBuilder &ib = ctx.ib;
+  double n = double(rows);
+  loadVector(ctx, bn.getBatchMean(), p.vec(kGMean));
+  loadVector(ctx, bn.getBatchVar(), p.vec(kGInvStd));
+  invStd(ib, c, p.vec(kGInvStd), p.vec(kGInvStd),
+         bn.getEpsilon().convertToDouble());
+  loadVector(ctx, bn.getScale(), p.vec(kGScale));
+  unsigned parity = 0;
+  // Pass 1: dbias = sum(dy), dot = sum(dy * (x - mean)).
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    unsigned par = parity++ % 2;
+    int64_t td = p.tile(par, 0), tx = p.tile(par, 1);
+    loadRows(ctx, dy, r0, rc, c, td);
+    loadRows(ctx, x, r0, rc, c, tx);
+    ib.vec(r0 ? VecFunct::ColSumAcc : VecFunct::ColSum, rc, c,
+           rowVec(p.vec(kDBias)), rowsView(td, c));
+    ib.vec(VecFunct::Sub, rc, c, rowsView(tx, c), rowsView(tx, c),
+           rowVec(p.vec(kGMean)));
+    ib.vec(r0 ? VecFunct::ColDotAcc : VecFunct::ColDot, rc, c,
+           rowVec(p.vec(kDot)), rowsView(td, c), rowsView(tx, c));
+  }
+  // dscale = dot * invstd (kept in kDot); k1 = scale * invstd;
+  // k2 = -k1 * invstd * dscale / n; k3 = -k1 * dbias / n.
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kDot)), rowVec(p.vec(kDot)),
+         rowVec(p.vec(kGInvStd)));
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kK1)), rowVec(p.vec(kGScale)),
+         rowVec(p.vec(kGInvStd)));
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kK2)), rowVec(p.vec(kK1)),
+         rowVec(p.vec(kGInvStd)));
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kK2)), rowVec(p.vec(kK2)),
+         rowVec(p.vec(kDot)));
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kK2)), rowVec(p.vec(kK2)), {},
+         float(-1.0 / n));
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kK3)), rowVec(p.vec(kK1)),
+         rowVec(p.vec(kDBias)));
+  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kK3)), rowVec(p.vec(kK3)), {},
+         float(-1.0 / n));
+  // Pass 2: dx = (x - mean) * k2 + k3 + dy * k1. k2 and k3 are adjacent
+  // rows, as `affine` wants them.
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    unsigned par = parity++ % 2;
+    int64_t td = p.tile(par, 0), tx = p.tile(par, 1);
+    loadRows(ctx, dy, r0, rc, c, td);
+    loadRows(ctx, x, r0, rc, c, tx);
+    ib.vec(VecFunct::Sub, rc, c, rowsView(tx, c), rowsView(tx, c),
+           rowVec(p.vec(kGMean)));
+    ib.vec(VecFunct::Affine, rc, c, rowsView(tx, c), rowsView(tx, c),
+           View{p.vec(kK2), c, 1});
+    ib.vec(VecFunct::Fma, rc, c, rowsView(tx, c), rowsView(td, c),
+           rowVec(p.vec(kK1)));
+    storeRows(ctx, bn.getInputGrad(), r0, rc, c, tx);
+  }
+  storeVector(ctx, bn.getScaleGrad(), p.vec(kDot));
+  storeVector(ctx, bn.getBiasGrad(), p.vec(kDBias));
+  return success();
+}
+
+enum InferVec { kIMean, kIScale, kIBias, kIVar, kNumInferVecs };
+
+LogicalResult lowerBatchNormInference(Operation *op, LoweringContext &ctx) {
+  auto bn = cast<nn::BatchNormInferenceOp>(op);
+  Value x = bn.getInput();
+  int64_t rows, c;
+  if (failed(normShape(op, ctx, x, rows, c)))
+    return failure();
+  NormPlan p;
+  if (failed(makePlan(op, ctx, rows, c, kNumInferVecs, 1, p)))
+    return failure();
+  InstBuilder &ib = ctx.ib;
+  loadVector(ctx, bn.getMean(), p.vec(kIMean));
+  loadVector(ctx, bn.getVar(), p.vec(kIVar));
+  loadVector(ctx, bn.getScale(), p.vec(kIScale));
+  loadVector(ctx, bn.getBias(), p.vec(kIBias));
+  invStd(ib, c, p.vec(kIVar), p.vec(kIVar), bn.getEpsilon().convertToDouble());
+  ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kIScale)), rowVec(p.vec(kIScale)),
+         rowVec(p.vec(kIVar)));
+  unsigned parity = 0;
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    int64_t t = p.tile(parity++ % 2, 0);
+    loadRows(ctx, x, r0, rc, c, t);
+    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c),
+           rowVec(p.vec(kIMean)));
+    ib.vec(VecFunct::Affine, rc, c, rowsView(t, c), rowsView(t, c),
+           View{p.vec(kIScale), p.vec(kIBias) - p.vec(kIScale), 1});
+    storeRows(ctx, bn.getResult(), r0, rc, c, t);
+  }
+  return success();
+}
+
+} // namespace
+
+void populateNormLowerings(LoweringRegistry &r) {
+  r.add(nn::BatchNormTrainOp::getOperationName(), lowerBatchNormTrain);
+  r.add(nn::BatchNormGradOp::getOperationName(), lowerBatchNormGrad);
+  r.add(nn::BatchNormInferenceOp::getOperationName(),
+        lowerBatchNormInference);
+}
+
+} // namespace adagp::accel

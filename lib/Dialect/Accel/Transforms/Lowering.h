@@ -1,0 +1,308 @@
+//===- Lowering.h - Shared machinery of the accelerator lowering -*- C++ -*-===//
+//
+// What --accel-tile and --accel-lower-steps share: an instruction builder
+// that speaks in DMA boxes and vector views, the implicit-GEMM engine that
+// tiles a matrix product onto the array with double-buffered operands, the
+// tiling cost model, and the per-op lowering registry. Internal to
+// lib/Dialect/Accel/Transforms.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAGP_LIB_DIALECT_ACCEL_TRANSFORMS_LOWERING_H
+#define ADAGP_LIB_DIALECT_ACCEL_TRANSFORMS_LOWERING_H
+
+#include "adagp/Dialect/Accel/AccelDialect.h"
+#include "adagp/ISA/ISA.h"
+#include "adagp/ISA/ProgramInfo.h"
+#include "adagp/Sim/Config.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+#include <string>
+
+namespace adagp::accel {
+
+//===----------------------------------------------------------------------===//
+// Instructions
+//===----------------------------------------------------------------------===//
+
+/// One dimension of a DMA box (docs/isa.md section 3).
+struct BoxDim {
+  int64_t size = 1, start = 0, extent = 0, dstride = 0, cstride = 0;
+};
+
+/// A DMA box: dim[0] is the load/store's own dimension, dim[1..4] go to the
+/// queue's DMACFG registers.
+struct DmaBox {
+  BoxDim dim[isa::kMaxDmaDims];
+  float pad = 0;
+
+  /// `n` contiguous elements on both sides.
+  static DmaBox contiguous(int64_t n);
+  /// `rows` rows of `cols` contiguous elements, rows `dramRowStride` apart in
+  /// DRAM and `chipRowStride` apart on chip (strides in elements); one run
+  /// when the rows are back to back on both sides.
+  static DmaBox rows(int64_t rows, int64_t cols, int64_t dramRowStride,
+                     int64_t chipRowStride);
+  int64_t numElements() const;
+};
+
+/// A 2-D view of on-chip memory for the vector unit.
+struct View {
+  int64_t addr = 0, rs = 0, cs = 0;
+};
+
+/// Emits instructions at a builder's insertion point, each with the current
+/// phase label. Addresses: DRAM in bytes, on-chip in elements.
+class InstBuilder {
+public:
+  InstBuilder(mlir::OpBuilder &b, mlir::Location loc) : b(b), loc(loc) {}
+
+  void setPhase(isa::Phase p) { phase = p; }
+  isa::Phase getPhase() const { return phase; }
+  void setLoc(mlir::Location l) { loc = l; }
+  mlir::OpBuilder &builder() { return b; }
+
+  mlir::Operation *emit(isa::Instruction inst, llvm::StringRef target = {},
+                        llvm::StringRef tensorClass = {});
+
+  void load(uint64_t dram, int64_t chip, const DmaBox &box,
+            isa::TensorClass cls);
+  void store(uint64_t dram, int64_t chip, const DmaBox &box,
+             isa::TensorClass cls);
+
+  struct Gemm {
+    int64_t a = 0, lda = 0, b = 0, ldb = 0, c = 0, ldc = 0, m = 1, k = 1,
+            n = 1;
+    bool ta = false, tb = false, tc = false, acc = false, keep = false;
+  };
+  void gemm(const Gemm &g);
+  /// D = f(A, B, imm) over rows x cols.
+  void vec(isa::VecFunct f, int64_t rows, int64_t cols, View d,
+           View a = View{0, 0, 0}, View b = View{0, 0, 0}, float imm = 0);
+  /// Vector op on `n` contiguous elements (d, a, b each contiguous; a/b
+  /// ignored when negative), split into rows of at most 65536.
+  void vecFlat(isa::VecFunct f, int64_t n, int64_t d, int64_t a = -1,
+               int64_t b = -1, float imm = 0);
+  void fill(int64_t rows, int64_t cols, View d, float value);
+
+  /// Scalar instructions.
+  void sopi(isa::ScalarFunct f, unsigned rd, unsigned rs1, int64_t imm);
+  void sopiF(isa::ScalarFunct f, unsigned rd, unsigned rs1, double imm);
+  void sop(isa::ScalarFunct f, unsigned rd, unsigned rs1, unsigned rs2);
+  void sld(isa::SMemFunct f, unsigned r, int64_t addr);
+  void sst(isa::SMemFunct f, unsigned r, int64_t addr);
+
+private:
+  void dma(bool isLoad, uint64_t dram, int64_t chip, const DmaBox &box,
+           isa::TensorClass cls);
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  isa::Phase phase = isa::Phase::Other;
+};
+
+//===----------------------------------------------------------------------===//
+// Tiling
+//===----------------------------------------------------------------------===//
+
+/// A matrix product C[M x N] = A[M x K] * B[K x N] in "units": a unit of M,
+/// K or N is what the tensors' layout lets a DMA box take as one step (an
+/// image row of pixels, a channel with all its filter taps, a matrix row).
+struct GemmShape {
+  int64_t mUnits = 1, kUnits = 1, nUnits = 1;
+  /// GEMM elements per unit (pixels per row, taps per channel, ...).
+  int64_t mScale = 1, kScale = 1, nScale = 1;
+  /// Units in a group (the rows of one image) that a block may not straddle:
+  /// a block holds at most one group's worth of units (then stays inside a
+  /// group) or a whole number of groups. 0: no grouping.
+  int64_t mGroup = 0, kGroup = 0;
+  /// DMAs that fill one A tile (the filter taps for an implicit im2col) and
+  /// the bytes each moves per tile element (>= 4: strided rows cost bursts).
+  int64_t aDmas = 1, bDmas = 1;
+  double aBytesPerElement = 4, bBytesPerElement = 4;
+  /// Extra scratchpad elements per output column (bias) and fixed.
+  int64_t spadPerN = 0, spadFixed = 0;
+  /// Whether computing C^T (the N side streamed through the array) is
+  /// allowed.
+  bool allowSwap = true;
+};
+
+/// Span sizes in units, and the orientation.
+struct GemmTile {
+  int64_t m = 1, k = 1, n = 1;
+  bool swap = false;
+  double cost = 0; // estimated cycles
+};
+
+/// Chooses the block sizes minimising the estimated time on `cfg`. Fails
+/// with `why` naming the memory and the shortfall when even the smallest
+/// tile does not fit.
+bool chooseGemmTile(const GemmShape &shape, const sim::Config &cfg,
+                    GemmTile &tile, std::string &why);
+/// Whether a tile fits the configuration (what --accel-tile promises).
+bool gemmTileFits(const GemmShape &shape, const GemmTile &tile,
+                  const sim::Config &cfg, std::string &why);
+
+/// A block along one dimension: units [begin, begin + size).
+struct Span {
+  int64_t begin = 0, size = 0;
+};
+/// Splits `units` into blocks of `blockUnits`, respecting `group` as
+/// GemmShape describes.
+std::vector<Span> makeBlocks(int64_t units, int64_t blockUnits,
+                              int64_t group);
+
+/// Convolution geometry (NCHW input, OIHW filter; docs/accel-compiler.md).
+struct ConvGeometry {
+  int64_t n = 1, c = 1, h = 1, w = 1; // input
+  int64_t o = 1, kh = 1, kw = 1;      // filter
+  int64_t oh = 1, ow = 1;             // output
+  int64_t sh = 1, sw = 1, pt = 0, pl = 0;
+  int64_t taps() const { return kh * kw; }
+};
+
+/// The GEMM views of the three convolution products.
+GemmShape convForwardShape(const ConvGeometry &g);
+/// The input gradient is computed per output phase (one per stride
+/// position); this is the largest phase's view.
+GemmShape convInputGradShape(const ConvGeometry &g);
+GemmShape convFilterGradShape(const ConvGeometry &g);
+/// C = op(A) op(B) with A, B and C row-major in DRAM.
+GemmShape matmulShape(int64_t m, int64_t k, int64_t n);
+
+//===----------------------------------------------------------------------===//
+// The implicit-GEMM engine
+//===----------------------------------------------------------------------===//
+
+/// A tiled matrix product whose operand tiles are filled by callbacks, so
+/// that the same engine computes matrix products, convolutions (A is an
+/// implicit im2col built by one DMA per filter tap) and their gradients.
+struct GemmProblem {
+  GemmShape shape;
+  GemmTile tile;
+  /// How the A tile of a block is stored on chip: [m][k] row-major, or
+  /// [k][m] (kMajorA) as it comes from DRAM for a transposed operand. B:
+  /// [k][n], or [n][k] (nMajorB).
+  bool kMajorA = false, nMajorB = false;
+  /// Fill the A tile (m-block x k-block) at `chip` with the given leading
+  /// dimension (elements between rows of its storage order).
+  std::function<void(InstBuilder &, const Span &m, const Span &k,
+                     int64_t chip, int64_t ld)>
+      loadA;
+  std::function<void(InstBuilder &, const Span &k, const Span &n,
+                     int64_t chip, int64_t ld)>
+      loadB;
+  /// Finish a C block in the accumulator ([m][n] row-major, leading
+  /// dimension `ldc`): epilogue and store. `spadScratch` is free scratchpad
+  /// of `spadScratchSize` elements.
+  std::function<void(InstBuilder &, const Span &m, const Span &n,
+                     int64_t acc, int64_t ldc, int64_t spadScratch)>
+      storeC;
+};
+
+/// Emits the whole product: for each n-block and m-block, the k-blocks'
+/// operand loads into alternating scratchpad buffers, the GEMMs into one of
+/// two accumulator buffers, then `storeC`. Tokens come later
+/// (--accel-insert-tokens) and make the alternation a double buffer.
+llvm::LogicalResult emitGemm(InstBuilder &ib, const GemmProblem &problem,
+                             const sim::Config &cfg, mlir::Operation *op);
+
+//===----------------------------------------------------------------------===//
+// Per-op lowerings
+//===----------------------------------------------------------------------===//
+
+/// Everything a lowering needs about the function being lowered.
+class LoweringContext {
+public:
+  LoweringContext(const sim::Config &cfg, InstBuilder &ib,
+                  mlir::func::FuncOp func, mlir::ModuleOp module)
+      : cfg(cfg), ib(ib), func(func), module(module) {}
+
+  const sim::Config &cfg;
+  InstBuilder &ib;
+  mlir::func::FuncOp func;
+  mlir::ModuleOp module;
+
+  /// The DRAM region of a tensor value; emits an error at `user` when the
+  /// plan has none.
+  RegionAttr region(mlir::Value v);
+  uint64_t addr(mlir::Value v) { return region(v).getOffset(); }
+  isa::TensorClass cls(mlir::Value v);
+  /// The storage order (empty: row-major).
+  llvm::ArrayRef<int64_t> layout(mlir::Value v) {
+    return region(v).getLayout();
+  }
+
+  /// Scalar registers for 0-d integer/float values computed on the scalar
+  /// core (the step counter, the learning rate).
+  llvm::DenseMap<mlir::Value, unsigned> regs;
+  unsigned allocRegister(mlir::Operation *op);
+  unsigned nextRegister = 4; // r1..r3: the driver; r31: return address
+
+  /// Ops already lowered together with an earlier one.
+  llvm::DenseSet<mlir::Operation *> done;
+
+  /// Constant data the lowering wants in DRAM (optimizer hyper-parameter
+  /// blocks): placed in the region the plan reserved on the op.
+  void addData(mlir::Attribute value, RegionAttr region);
+
+  /// Scratchpad and accumulator sizes in elements.
+  int64_t spadElems() const { return int64_t(cfg.spadElements()); }
+  int64_t accElems() const { return int64_t(cfg.accElements()); }
+  int64_t dim() const { return cfg.arrayDim; }
+};
+
+using LowerFn =
+    std::function<llvm::LogicalResult(mlir::Operation *, LoweringContext &)>;
+
+/// Op name -> lowering. Each family registers its ops (one file each), so
+/// new ops (ADA-GP's) are new entries.
+class LoweringRegistry {
+public:
+  void add(llvm::StringRef opName, LowerFn fn) { table[opName] = fn; }
+  const LowerFn *lookup(llvm::StringRef opName) const {
+    auto it = table.find(opName);
+    return it == table.end() ? nullptr : &it->second;
+  }
+
+private:
+  llvm::StringMap<LowerFn> table;
+};
+
+void populateConvLowerings(LoweringRegistry &r);
+void populateMatmulLowerings(LoweringRegistry &r);
+void populateElementwiseLowerings(LoweringRegistry &r);
+void populatePoolLowerings(LoweringRegistry &r);
+void populateNormLowerings(LoweringRegistry &r);
+void populateLossLowerings(LoweringRegistry &r);
+void populateOptimizerLowerings(LoweringRegistry &r);
+void populateScalarLowerings(LoweringRegistry &r);
+void populateShapeLowerings(LoweringRegistry &r);
+
+/// Helpers shared by the lowerings.
+/// The geometry of a convolution op (nn.conv2d, conv2d_input_grad,
+/// conv2d_filter_grad); fails (with an error at `op`) on dilation or groups
+/// the lowering does not handle.
+llvm::LogicalResult getConvGeometry(mlir::Operation *op, ConvGeometry &g);
+/// Reads `accel.tile` from an op (set by --accel-tile).
+bool readTile(mlir::Operation *op, GemmTile &tile);
+void writeTile(mlir::Operation *op, const GemmTile &tile);
+
+/// Elements per scratchpad bank (vector ops read two sources faster from
+/// different banks).
+int64_t spadBankElems(const sim::Config &cfg);
+/// Element count of a shaped type.
+int64_t numElements(mlir::Type t);
+
+/// The scalar (0-d or splat) value of a constant operand, if it is one.
+std::optional<double> constantScalar(mlir::Value v);
+
+} // namespace adagp::accel
+
+#endif // ADAGP_LIB_DIALECT_ACCEL_TRANSFORMS_LOWERING_H

@@ -1,0 +1,39 @@
+//===- Pipeline.cpp - --adagp-accel-pipeline ------------------------------===//
+
+#include "adagp/Dialect/Accel/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace adagp::accel {
+
+void buildAccelPipeline(OpPassManager &pm,
+                        const AccelPipelineOptions &options) {
+  AccelPlanDramOptions plan;
+  plan.configPath = options.config;
+  pm.addPass(createAccelPlanDram(plan));
+  AccelTileOptions tile;
+  tile.configPath = options.config;
+  pm.addPass(createAccelTile(tile));
+  AccelLowerStepsOptions lower;
+  lower.configPath = options.config;
+  pm.addPass(createAccelLowerSteps(lower));
+  AccelBuildProgramOptions build;
+  build.mode = options.mode;
+  pm.addPass(createAccelBuildProgram(build));
+  pm.addNestedPass<ProgramOp>(createAccelInsertTokens());
+  pm.addNestedPass<ProgramOp>(createAccelElideDmaCfg());
+}
+
+void registerAccelPipeline() {
+  PassPipelineRegistration<AccelPipelineOptions>(
+      "adagp-accel-pipeline",
+      "Compile @bp_step and @eval_step into an accelerator training program: "
+      "DRAM plan, tiling, lowering to accel instructions, the training loop, "
+      "dependency tokens",
+      buildAccelPipeline);
+}
+
+} // namespace adagp::accel

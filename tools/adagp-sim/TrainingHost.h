@@ -1,0 +1,111 @@
+//===- TrainingHost.h - The host side of compiled training programs -------===//
+//
+// A program compiled from a model (its SYMTAB section, adagp/ISA/
+// ProgramInfo.h) speaks the training protocol: it asks for epochs, training
+// and evaluation batches and reports step boundaries, losses and logits.
+// This host serves the data (a preprocessed batch from .npy files, or a
+// dataset with its seeded epoch order, exactly as adagp-train does), costs
+// every step from simulator snapshots, computes test accuracy from the
+// logits, and dumps parameters by their ONNX names afterwards.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ADAGP_TOOLS_ADAGP_SIM_TRAININGHOST_H
+#define ADAGP_TOOLS_ADAGP_SIM_TRAININGHOST_H
+
+#include "adagp/Data/Dataset.h"
+#include "adagp/ISA/ProgramInfo.h"
+#include "adagp/Sim/Simulator.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace adagp::sim {
+
+struct TrainingOptions {
+  std::string inputsFile, labelsFile;
+  /// "fashion-mnist", "synthetic", "idx:TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,
+  /// TEST_LABELS"; empty with --inputs.
+  std::string dataset;
+  int64_t epochs = 1;
+  int64_t steps = 0; // 0: every batch of every epoch
+  int64_t trainImages = 0, testImages = 0;
+  uint64_t seed = 1;
+};
+
+class TrainingHost : public Host {
+public:
+  TrainingHost(const isa::ProgramInfo &info, const Config &config,
+               TrainingOptions options);
+
+  /// Loads the data and checks it against the program's buffers.
+  bool prepare(std::string &error);
+  void attach(Simulator *s) { sim = s; }
+
+  int64_t receiveBatch(unsigned stream, std::vector<uint8_t> &inputs,
+                       std::vector<uint8_t> &labels, bool fillData,
+                       std::string &error) override;
+  void sendMetric(const Metric &metric) override;
+
+  /// Adds the training figures to the report (step costs by kind, DRAM
+  /// bytes by tensor class, losses, accuracy) and drops the bulky logits
+  /// metrics.
+  void addToReport(Report &report, bool timingOnly) const;
+  /// Human-readable lines for the summary.
+  std::string summary(bool timingOnly) const;
+
+private:
+  struct StepStats {
+    uint64_t count = 0, cycles = 0;
+    double energy = 0;
+    DramTagBytes dram;
+  };
+  struct EpochStats {
+    double lossSum = 0;
+    int64_t steps = 0;
+    double testLossSum = 0;
+    int64_t correct = 0, tested = 0;
+  };
+
+  void fillTrain(std::vector<uint8_t> &inputs, std::vector<uint8_t> &labels);
+  void fillEval(std::vector<uint8_t> &inputs, int64_t first, int64_t n);
+  void writeInputs(const float *logical, std::vector<uint8_t> &inputs) const;
+
+  isa::ProgramInfo info;
+  const Config &config;
+  TrainingOptions opts;
+  Simulator *sim = nullptr;
+  const isa::DramRegion *input = nullptr, *labelsRegion = nullptr;
+  data::InputShape shape;
+  int64_t batch = 0, classes = 0;
+
+  // Data.
+  bool preprocessed = false;
+  std::vector<float> rawInputs;
+  std::vector<int64_t> rawLabels;
+  data::Images train, test;
+  int64_t batchesPerEpoch = 0, totalSteps = 0;
+
+  // Protocol state.
+  int64_t epoch = -1, batchInEpoch = 0, stepsDone = 0, evalPos = 0,
+          evalValid = 0;
+  bool interrupted = false;
+  std::vector<int64_t> order, evalLabels;
+
+  // Costs and results.
+  Snapshot stepStart;
+  std::map<int64_t, StepStats> steps; // by step kind
+  std::vector<EpochStats> epochs;
+  std::vector<double> losses;
+};
+
+/// Writes every parameter and running statistic of the program to
+/// DIR/<name>.npy in its logical (ONNX) shape, atomically (the directory
+/// appears complete or not at all).
+bool dumpParameters(const Simulator &sim, const isa::ProgramInfo &info,
+                    const std::string &dir, std::string &error);
+
+} // namespace adagp::sim
+
+#endif // ADAGP_TOOLS_ADAGP_SIM_TRAININGHOST_H
