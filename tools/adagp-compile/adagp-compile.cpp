@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "adagp/InitAll.h"
+#include "adagp/Target/Accel/AccelCompile.h"
 #include "adagp/Target/CPU/AOTCompile.h"
 #include "adagp/Tools/Diagnostics.h"
 #include "adagp/Tools/ModelLoading.h"
@@ -38,15 +39,18 @@ static cl::opt<std::string>
     targetName("target",
                cl::desc("What to compile for: cpu (a shared library with a C "
                         "header, for this machine's CPU) or accel (the "
-                        "simulated training accelerator; not available "
-                        "yet). Default: cpu"),
+                        "simulated training accelerator: a training "
+                        "program for adagp-sim, see --mode and "
+                        "--accel-config). Default: cpu"),
                cl::value_desc("cpu|accel"), cl::init("cpu"), cl::cat(category));
 static cl::opt<std::string>
     outputFile("o",
                cl::desc("Output file. Default: the model's name with the "
                         "extension of --emit (.so, .o, .ll, .mlir) in the "
                         "current directory; '-' writes --emit=llvm or "
-                        "--emit=mlir to standard output"),
+                        "--emit=mlir to standard output. With "
+                        "--target=accel: the program (default <model>.agp); "
+                        "a name ending in .s gets the assembler's text form"),
                cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string>
     headerFile("header",
@@ -100,6 +104,33 @@ static cl::opt<std::string> trainOptions(
              "<prefix>_bp_step and <prefix>_eval_step"),
     cl::value_desc("options"), cl::ValueOptional, cl::cat(category));
 
+
+// --target=accel.
+static cl::opt<std::string> accelMode(
+    "mode",
+    cl::desc("With --target=accel: which training the program runs: bp "
+             "(back-propagation every step, the default), gp (every step a "
+             "gradient-prediction step after the warm-up, an ablation) or "
+             "adagp (BP and GP steps chosen by the compiled ADA-GP "
+             "schedule)"),
+    cl::value_desc("bp|gp|adagp"), cl::init("bp"), cl::cat(category));
+static cl::opt<std::string> accelConfig(
+    "accel-config",
+    cl::desc("With --target=accel: the accelerator configuration (JSON, see "
+             "configs/); tile sizes and the DRAM plan follow it. Default: "
+             "the built-in default, identical to configs/default.json"),
+    cl::value_desc("config.json"), cl::cat(category));
+static cl::opt<std::string> predictorOptions(
+    "predictor-options",
+    cl::desc("With --target=accel --mode=gp|adagp: options of "
+             "--adagp-insert-predictors, e.g. 'predictor-width=8 linear=freeze'"),
+    cl::value_desc("options"), cl::cat(category));
+static cl::opt<std::string> scheduleOptions(
+    "schedule-options",
+    cl::desc("With --target=accel --mode=adagp: options of "
+             "--adagp-lower-schedule, e.g. 'policy=fixed bp-run=1 gp-run=3'"),
+    cl::value_desc("options"), cl::cat(category));
+
 static int fail(const std::string &message) {
   adagp::reportError(kTool, message);
   return 1;
@@ -150,11 +181,19 @@ static LogicalResult compileForCPU(ModuleOp module,
   return adagp::compileAOTForCPU(module, options);
 }
 
-static LogicalResult compileForAccel(ModuleOp module, const CompileRequest &) {
-  adagp::reportError(kTool, "--target=accel is not available yet: the "
-                            "accelerator back end has not landed in "
-                            "adagp-compile; use --target=cpu");
-  return failure();
+static LogicalResult compileForAccel(ModuleOp module,
+                                     const CompileRequest &request) {
+  adagp::AccelCompileOptions options;
+  options.configPath = accelConfig;
+  options.mode = accelMode;
+  options.predictorOptions = predictorOptions;
+  options.scheduleOptions = scheduleOptions;
+  options.trainOptions =
+      trainOptions.getNumOccurrences() ? trainOptions.getValue() : "";
+  options.modelName = llvm::sys::path::filename(modelFile).str();
+  options.outputPath = request.output;
+  options.asmText = llvm::StringRef(request.output).ends_with(".s");
+  return adagp::compileForAccelerator(module, options);
 }
 
 struct Target {
@@ -202,6 +241,15 @@ int main(int argc, char **argv) {
   if (batchSize <= 0)
     return fail("--batch-size must be positive, got " +
                 std::to_string(batchSize));
+  bool accel = llvm::StringRef(target->name) == "accel";
+  if (!accel && (accelMode.getNumOccurrences() ||
+                 accelConfig.getNumOccurrences() ||
+                 predictorOptions.getNumOccurrences() ||
+                 scheduleOptions.getNumOccurrences()))
+    return fail("--mode, --accel-config, --predictor-options and "
+                "--schedule-options apply to --target=accel");
+  if (accel && accelMode != "bp" && accelMode != "gp" && accelMode != "adagp")
+    return fail("unknown --mode '" + accelMode + "' (bp, gp or adagp)");
   if (optLevel > 3)
     return fail("-O" + std::to_string(optLevel) +
                 ": the optimisation level is 0 to 3");
@@ -212,15 +260,17 @@ int main(int argc, char **argv) {
   request.output =
       outputFile.getNumOccurrences()
           ? outputFile.getValue()
-          : (llvm::sys::path::stem(modelFile) + extensionOf(emitKind)).str();
+          : (llvm::sys::path::stem(modelFile) +
+             (accel ? ".agp" : extensionOf(emitKind)))
+                .str();
   if (request.output.empty())
     return fail("-o needs a file name");
-  if (request.output == "-" && !text)
+  if (request.output == "-" && !text && !accel)
     return fail("-o -: a shared library or object file cannot go to "
                 "standard output; name a file");
   if (headerFile.getNumOccurrences())
     request.header = headerFile;
-  else if (!text)
+  else if (!text && !accel)
     request.header = headerFor(request.output);
   if (!request.header.empty() && request.header == request.output)
     return fail("the header and the output are both '" + request.output +

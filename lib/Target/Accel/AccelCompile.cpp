@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -20,6 +21,12 @@ namespace adagp {
 LogicalResult compileForAccelerator(ModuleOp module,
                                     const AccelCompileOptions &options) {
   MLIRContext *ctx = module.getContext();
+  // The errors name the file, node and shortfall; the whole module printed
+  // after each of them would bury that.
+  bool printOp = ctx->shouldPrintOpOnDiagnostic();
+  ctx->printOpOnDiagnostic(false);
+  auto restore = llvm::make_scope_exit(
+      [&] { ctx->printOpOnDiagnostic(printOp); });
   // The configuration first: an unknown key or a bad value is reported
   // before any work, naming the file.
   sim::Config config;
@@ -34,6 +41,14 @@ LogicalResult compileForAccelerator(ModuleOp module,
   std::string pipeline;
   if (!module.lookupSymbol<func::FuncOp>("bp_step"))
     pipeline = "train-build-step{" + options.trainOptions + "},";
+  if (options.mode != "bp" && !module.lookupSymbol<func::FuncOp>("gp_step")) {
+    pipeline += "adagp-insert-predictors{" + options.predictorOptions + "},";
+    // gp: every step after the warm-up is a GP step.
+    std::string schedule = options.scheduleOptions;
+    if (options.mode == "gp")
+      schedule = "policy=gp " + schedule;
+    pipeline += "adagp-lower-schedule{" + schedule + "},";
+  }
   pipeline += "adagp-accel-pipeline{mode=" + options.mode;
   if (!options.configPath.empty())
     pipeline += " config=" + options.configPath;

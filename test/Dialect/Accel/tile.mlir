@@ -31,5 +31,5 @@ func.func @layer(%x: tensor<64x64x32x32xf32>, %w: tensor<64x64x3x3xf32>,
   return %y, %dw, %dx, %l : tensor<64x64x32x32xf32>, tensor<64x64x3x3xf32>, tensor<64x64x32x32xf32>, tensor<64x10xf32>
 }
 
-// SMALL: error: does not fit the accelerator 'tiny-spad': the scratchpad holds 256 bytes but the smallest double-buffered operand tiles need {{[0-9]+}} (short by {{[0-9]+}} bytes)
+// SMALL: error: nn.conv2d (in @layer) does not fit the accelerator 'tiny-spad': the scratchpad holds 256 bytes but the smallest double-buffered operand tiles need {{[0-9]+}} (short by {{[0-9]+}} bytes)
 // KEY: error: accelerator configuration: {{.*}}unknown-key.json: unknown key 'array.dimm'

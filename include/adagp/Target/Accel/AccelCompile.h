@@ -22,6 +22,9 @@ struct AccelCompileOptions {
   std::string mode = "bp";
   /// Options of --train-build-step, used when the module has no @bp_step.
   std::string trainOptions;
+  /// gp and adagp: options of --adagp-insert-predictors and
+  /// --adagp-lower-schedule, used when the module has no @gp_step.
+  std::string predictorOptions, scheduleOptions;
   /// Recorded in the program's symbol table.
   std::string modelName;
   /// Write the assembler's text form instead of the binary program.

@@ -86,8 +86,11 @@ struct AccelTilePass : public impl::AccelTileBase<AccelTilePass> {
       GemmTile tile;
       std::string why;
       if (!chooseGemmTile(*shape, cfg, tile, why)) {
-        op->emitError("does not fit the accelerator '")
-            << cfg.name << "': " << why;
+        auto f = op->getParentOfType<func::FuncOp>();
+        op->emitError() << op->getName() << " (in @"
+                        << (f ? f.getSymName() : llvm::StringRef("?"))
+                        << ") does not fit the accelerator '" << cfg.name
+                        << "': " << why;
         failedAny = true;
         return;
       }

@@ -128,7 +128,9 @@ bool chooseGemmTile(const GemmShape &s, const sim::Config &cfg,
           GemmTile t{m, k, n, swap, 0};
           std::string w;
           if (!gemmTileFits(s, t, cfg, w)) {
-            if (!found)
+            // Candidates ascend, so the first failure is the smallest tile:
+            // what the error reports when none fits.
+            if (lastWhy.empty())
               lastWhy = w;
             continue;
           }

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""One training step on the simulated accelerator against the CPU backend.
+
+For each model: random inputs and labels of the model's shape (seeded), then
+  adagp-compile MODEL --target=accel --mode=M --batch-size N  -> m.agp
+  adagp-sim m.agp --inputs x.npy --labels y.npy --steps 1 --dump-parameters sim/
+  adagp-train MODEL --inputs x.npy --labels y.npy --steps 1 --mode=M --dump-parameters cpu/
+and every parameter and running statistic is compared: relative L2 error
+||sim - cpu|| / ||cpu||, and the same error relative to the size of the
+step's update ||cpu - initial|| (a stricter figure: it shows whether the
+step itself agrees, not just the weights it barely moved).
+
+  accel_vs_cpu.py --bin build/bin --models models/lenet5.onnx models/mlp.onnx
+Prints one line per model; exits 1 if any model's worst relative error is
+above --tolerance (or a tool fails).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+def model_io(path):
+    graph = onnx.load(path).graph
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    inp = [i for i in graph.input if i.name not in inits][0]
+    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim][1:]
+    classes = graph.output[0].type.tensor_type.shape.dim[-1].dim_value
+    return inits, shape, classes
+
+
+def run(cmd, log):
+    start = time.time()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    log.append((" ".join(cmd), proc.stdout, time.time() - start))
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}")
+    return time.time() - start
+
+
+def check(model, args, work):
+    inits, shape, classes = model_io(model)
+    rng = np.random.default_rng(args.seed)
+    np.save(os.path.join(work, "x.npy"),
+            rng.standard_normal([args.batch] + shape).astype(np.float32))
+    np.save(os.path.join(work, "y.npy"),
+            rng.integers(0, classes, args.batch).astype(np.int64))
+    b = args.bin
+    log = []
+    x, y = os.path.join(work, "x.npy"), os.path.join(work, "y.npy")
+    agp = os.path.join(work, "m.agp")
+    train = f"momentum={args.momentum} dropout=false"
+    times = {}
+    compile_cmd = [f"{b}/adagp-compile", model, "--target=accel",
+                   f"--mode={args.mode}", f"--batch-size={args.batch}",
+                   f"--train={train}", "-o", agp]
+    if args.config:
+        compile_cmd.append(f"--accel-config={args.config}")
+    times["compile"] = run(compile_cmd, log)
+    sim_cmd = [f"{b}/adagp-sim", agp, "--inputs", x, "--labels", y,
+               "--steps", "1", "--dump-parameters", os.path.join(work, "sim"),
+               "--report", os.path.join(work, "report.json"), "--quiet"]
+    if args.config:
+        sim_cmd += ["--config", args.config]
+    times["sim"] = run(sim_cmd, log)
+    times["cpu"] = run([f"{b}/adagp-train", model, "--inputs", x, "--labels",
+                        y, "--steps", "1", f"--mode={args.mode}",
+                        f"--momentum={args.momentum}", "--no-dropout",
+                        "--dump-parameters", os.path.join(work, "cpu"),
+                        "--quiet", f"--threads={args.threads}"], log)
+    worst, worst_update, worst_name = 0.0, 0.0, ""
+    names = sorted(os.listdir(os.path.join(work, "cpu")))
+    missing = sorted(set(names) - set(os.listdir(os.path.join(work, "sim"))))
+    if missing:
+        raise RuntimeError(f"the simulator dumped no {', '.join(missing)}")
+    for f in names:
+        ref = np.load(os.path.join(work, "cpu", f)).astype(np.float64)
+        got = np.load(os.path.join(work, "sim", f)).astype(np.float64)
+        if ref.shape != got.shape:
+            raise RuntimeError(f"{f}: shape {got.shape} vs {ref.shape}")
+        err = np.linalg.norm(got - ref)
+        rel = err / max(np.linalg.norm(ref), 1e-30)
+        name = f[:-4]
+        if name in inits:
+            upd = np.linalg.norm(ref - inits[name].astype(np.float64))
+            if upd > 0:
+                worst_update = max(worst_update, err / upd)
+        if rel >= worst:
+            worst, worst_name = rel, name
+    return worst, worst_name, worst_update, len(names), times
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--bin", required=True, help="directory of the tools")
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--mode", default="bp", choices=["bp", "gp"])
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--config", default="")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    p.add_argument("--keep", help="keep the work files in this directory")
+    args = p.parse_args()
+    failed = False
+    print(f"{'model':24s} {'params':>6s} {'worst rel L2':>12s} "
+          f"{'(of update)':>11s}  worst tensor  [compile/sim/cpu s]")
+    for model in args.models:
+        name = os.path.basename(model)[:-5]
+        with tempfile.TemporaryDirectory() as tmp:
+            work = os.path.join(args.keep, name) if args.keep else tmp
+            os.makedirs(work, exist_ok=True)
+            try:
+                worst, tensor, upd, n, t = check(model, args, work)
+            except RuntimeError as e:
+                print(f"{name:24s} FAILED: {e}")
+                failed = True
+                continue
+        ok = worst <= args.tolerance
+        failed |= not ok
+        print(f"{name:24s} {n:6d} {worst:12.2e} {upd:11.2e}  {tensor}  "
+              f"[{t['compile']:.1f}/{t['sim']:.1f}/{t['cpu']:.1f}]"
+              f"{'' if ok else '  ABOVE TOLERANCE'}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
