@@ -233,6 +233,15 @@ static cl::opt<std::string>
 static cl::opt<double> predictorLr("predictor-lr",
                                    cl::desc("The predictor's learning rate"),
                                    cl::init(1e-3), cl::cat(adagpCategory));
+static cl::opt<std::string> baselineFlag(
+    "baseline",
+    cl::desc("What the predictor network's output is added to: mean (a "
+             "running mean of each channel's gradient) or none"),
+    cl::init("mean"), cl::cat(adagpCategory));
+static cl::opt<double> baselineMomentum(
+    "baseline-momentum",
+    cl::desc("Momentum of the per-channel running mean gradient"),
+    cl::init(0.9), cl::cat(adagpCategory));
 static cl::opt<std::string>
     linearLayers("linear", cl::desc("Linear layers in GP: predict or freeze"),
                  cl::init("predict"), cl::cat(adagpCategory));
@@ -693,13 +702,14 @@ int main(int argc, char **argv) {
         ",adagp-insert-predictors{{pooled-size={0} predictor-width={1} "
         "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
         "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
-        "seed={10}{11}}",
+        "seed={10} baseline={12} baseline-momentum={13}{11}}",
         pooledSize.getValue(), predictorWidth.getValue(),
         predictorDepth.getValue(), predictorHidden.getValue(),
         predictorOptimizer.getValue(), num(predictorLr.getValue()),
         linearLayers.getValue(), headLayer.getValue(), biasMode.getValue(),
         maxOutputs.getValue(), seed.getValue(),
-        layerList.empty() ? "" : " layers=" + layerList);
+        layerList.empty() ? "" : " layers=" + layerList,
+        baselineFlag.getValue(), num(baselineMomentum.getValue()));
     pipeline += llvm::formatv(
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "

@@ -70,6 +70,12 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "\"adam\"", "The predictor's optimizer: adam or sgd">,
     Option<"predictorLr", "predictor-lr", "double", "1e-3",
            "The predictor's learning rate">,
+    Option<"baseline", "baseline", "std::string", "\"mean\"",
+           "What the network's prediction is added to: mean (a running "
+           "mean of each channel's normalised gradient, kept per row) or "
+           "none (the network alone, as in the paper)">,
+    Option<"baselineMomentum", "baseline-momentum", "double", "0.9",
+           "Momentum of the per-channel running mean gradient">,
     Option<"scaleMomentum", "scale-momentum", "double", "0.9",
            "Momentum of the running RMS of each layer's gradient">,
     Option<"seed", "seed", "uint64_t", "0",

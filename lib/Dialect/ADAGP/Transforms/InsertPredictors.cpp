@@ -94,6 +94,9 @@ private:
   Value globalElement(OpBuilder &b, Location loc, StringRef global,
                       int64_t index);
   void createStateGlobals();
+  static std::string baselineGlobal() {
+    return (kPredictorPrefix + StringRef("baseline")).str();
+  }
   LogicalResult extendBPStep(func::FuncOp bpStep);
   LogicalResult buildGPStep(func::FuncOp forward, func::FuncOp bpStep);
   void createSchedule();
@@ -105,6 +108,9 @@ private:
   SmallVector<Layer *> predicted;
   int64_t width = 0;       // predictor output width (incl. bias column)
   int64_t filterWidth = 0; // largest predicted filter
+  int64_t totalRows = 0;   // output channels of all predicted layers
+  /// First row of each predicted layer in the stacked samples.
+  SmallVector<int64_t> rowOffset;
   bool predictBias = false;
   /// Predictor parameter globals in the order buildPredictor loads them.
   SmallVector<std::string> predictorParams;
@@ -119,19 +125,19 @@ LogicalResult InsertPredictors::checkOptions() {
            << option << "' ";
   };
   if (pooledSize < 1 || pooledSize > 32)
-    return fail("pooled-size") << "must be in [1, 32], got " << pooledSize;
+    return fail("pooled-size") << "must be in [1, 32], got " << int64_t(pooledSize);
   if (predictorWidth < 1 || predictorWidth > 256)
     return fail("predictor-width") << "must be in [1, 256], got "
-                                   << predictorWidth;
+                                   << int64_t(predictorWidth);
   if (predictorDepth < 0 || predictorDepth > 8)
     return fail("predictor-depth") << "must be in [0, 8], got "
-                                   << predictorDepth;
+                                   << int64_t(predictorDepth);
   if (predictorHidden < 1 || predictorHidden > 4096)
     return fail("predictor-hidden") << "must be in [1, 4096], got "
-                                    << predictorHidden;
+                                    << int64_t(predictorHidden);
   if (maxOutputs < 1 || maxOutputs > (1 << 20))
     return fail("max-outputs") << "must be in [1, 1048576], got "
-                               << maxOutputs;
+                               << int64_t(maxOutputs);
   if (linear != "predict" && linear != "freeze")
     return fail("linear") << "must be predict or freeze, got '" << linear
                           << "'";
@@ -151,6 +157,12 @@ LogicalResult InsertPredictors::checkOptions() {
   if (!(scaleMomentum >= 0 && scaleMomentum < 1))
     return fail("scale-momentum") << "must be in [0, 1), got "
                                   << double(scaleMomentum);
+  if (baseline != "mean" && baseline != "none")
+    return fail("baseline") << "must be mean or none, got '" << baseline
+                            << "'";
+  if (!(baselineMomentum >= 0 && baselineMomentum < 1))
+    return fail("baseline-momentum") << "must be in [0, 1), got "
+                                     << double(baselineMomentum);
   return success();
 }
 
@@ -237,6 +249,8 @@ LogicalResult InsertPredictors::findLayers(func::FuncOp forward) {
     layer.gp = Layer::GP::Predict;
     layer.predictedIndex = predicted.size();
     predicted.push_back(&layer);
+    rowOffset.push_back(totalRows);
+    totalRows += layer.channels;
     filterWidth = std::max(filterWidth, layer.filterSize);
   }
   if (predicted.empty())
@@ -496,8 +510,13 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
   Value m = constant(b, loc, rowsType, mask);
 
   SmallVector<Value> params;
-  Value prediction =
-      nn::MulOp::create(b, loc, buildPredictor(b, loc, x, &params), m);
+  Value network = buildPredictor(b, loc, x, &params);
+  Value baselineRows;
+  if (baseline == "mean") {
+    baselineRows = load(b, loc, baselineGlobal());
+    network = nn::AddOp::create(b, loc, network, baselineRows);
+  }
+  Value prediction = nn::MulOp::create(b, loc, network, m);
   Value predictorLoss =
       train::MSELossOp::create(b, loc, scalarType, prediction, t);
 
@@ -604,6 +623,21 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     stores.push_back({name.str(), updated});
   };
   updateScales(kScaleGlobal, rmsWeights);
+  if (baselineRows) {
+    // The per-row running mean of the targets, updated after its use above
+    // (a prediction only ever uses earlier gradients).
+    Value count = arith::SIToFPOp::create(
+        b, loc, RankedTensorType::get({}, element), nextStep);
+    Value weight = nn::MaxOp::create(
+        b, loc, nn::ReciprocalOp::create(b, loc, count),
+        tiny(1.0 - baselineMomentum));
+    stores.push_back(
+        {baselineGlobal(),
+         nn::AddOp::create(
+             b, loc, baselineRows,
+             nn::MulOp::create(b, loc, weight,
+                               nn::SubOp::create(b, loc, t, baselineRows)))});
+  }
   if (predictBias)
     updateScales(kBiasScaleGlobal, rmsBiases);
 
@@ -731,6 +765,14 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
     Layer &layer = *it->second;
     Value x = buildSample(b, loc, copy->getResult(0), layer);
     Value rows = buildPredictor(b, loc, x);
+    if (baseline == "mean")
+      rows = nn::AddOp::create(
+          b, loc, rows,
+          nn::SliceOp::create(
+              b, loc, load(b, loc, baselineGlobal()),
+              b.getDenseI64ArrayAttr({rowOffset[layer.predictedIndex], 0}),
+              b.getDenseI64ArrayAttr({layer.channels, width}),
+              b.getDenseI64ArrayAttr({1, 1})));
     Value filterRows = rows;
     if (predictBias)
       filterRows = nn::SliceOp::create(
@@ -836,6 +878,10 @@ void InsertPredictors::createStateGlobals() {
   createGlobal(kScaleGlobal, vectorType, zeros(vectorType));
   if (predictBias)
     createGlobal(kBiasScaleGlobal, vectorType, zeros(vectorType));
+  if (baseline == "mean") {
+    auto rowsType = RankedTensorType::get({totalRows, width}, element);
+    createGlobal(baselineGlobal(), rowsType, zeros(rowsType));
+  }
   createGlobal(kQualityGlobal, scalarType, zeros(scalarType));
   createGlobal(kPredictorLossGlobal, scalarType, zeros(scalarType));
 }

@@ -104,8 +104,12 @@ FailureOr<Policy> LowerSchedule::resolve(gp::ScheduleOp op) {
   op.setLowQualityAttr(b.getF64FloatAttr(p.lowQuality));
   op.setHighQualityAttr(b.getF64FloatAttr(p.highQuality));
   op.setLossMarginAttr(b.getF64FloatAttr(p.lossMargin));
-  if (failed(op.verify()))
+  if (failed(op.verify())) {
+    op.emitError("--adagp-lower-schedule: invalid policy; each attribute "
+                 "above is the pass option (and adagp-train flag) of the "
+                 "same name with '-' for '_'");
     return failure();
+  }
   return p;
 }
 
