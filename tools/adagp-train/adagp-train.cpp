@@ -510,6 +510,24 @@ int main(int argc, char **argv) {
   if (mode == "adagp" && policyFlag != "adaptive" && policyFlag != "fixed")
     return fail("--policy must be adaptive or fixed, got '" + policyFlag +
                 "'");
+  // The schedule's ranges, named as flags (the pass names its attributes).
+  if (mode != "bp") {
+    if (warmupEpochs < 0 || bpRun < 1 || gpRun < 1 || minGpRun < 1)
+      return fail("--warmup-epochs must not be negative and --bp-run, "
+                  "--gp-run and --min-gp-run must be at least 1");
+    if (maxGpRun < minGpRun)
+      return fail("--max-gp-run must be at least --min-gp-run");
+    if (!(growth >= 1))
+      return fail("--growth must be at least 1");
+    if (!(minQuality >= -1 && minQuality <= lowQuality &&
+          lowQuality <= highQuality && highQuality <= 1))
+      return fail("the quality thresholds need -1 <= --min-quality <= "
+                  "--low-quality <= --high-quality <= 1");
+    if (!(lossMargin >= 0))
+      return fail("--loss-margin must not be negative");
+    if (unitFlag != "batch" && unitFlag != "epoch")
+      return fail("--unit must be batch or epoch, got '" + unitFlag + "'");
+  }
   if (resume && checkpointDir.empty())
     return fail("--resume needs --checkpoint DIR");
   if (checkpointEvery > 0 && checkpointDir.empty())
