@@ -21,6 +21,46 @@ TrainingHost::TrainingHost(const isa::ProgramInfo &info, const Config &config,
     : info(info), config(config), opts(std::move(options)) {}
 
 bool TrainingHost::prepare(std::string &error) {
+  if (!opts.scheduleFrom.empty()) {
+    std::string text;
+    if (!readFile(opts.scheduleFrom, text, error))
+      return false;
+    size_t pos = 0;
+    int64_t line = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      std::string l = text.substr(pos, end == std::string::npos
+                                           ? std::string::npos
+                                           : end - pos);
+      pos = end == std::string::npos ? text.size() : end + 1;
+      ++line;
+      if (l.find_first_not_of(" \t\r") == std::string::npos)
+        continue;
+      auto j = nlohmann::json::parse(l, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) {
+        error = fmt::format("{}:{}: not a JSON object", opts.scheduleFrom,
+                            line);
+        return false;
+      }
+      if (!j.contains("mode") || !j.contains("step"))
+        continue; // epoch records
+      std::string mode = j["mode"].is_string() ? j["mode"].get<std::string>()
+                                               : "";
+      if (mode != "bp" && mode != "gp") {
+        error = fmt::format("{}:{}: step mode '{}' is neither bp nor gp",
+                            opts.scheduleFrom, line, mode);
+        return false;
+      }
+      schedule.push_back(mode == "gp" ? kStepGP : kStepBP);
+    }
+    if (schedule.empty()) {
+      error = fmt::format("{}: no step records with a \"mode\" (write them "
+                          "with adagp-train --metrics, without "
+                          "--no-step-metrics)",
+                          opts.scheduleFrom);
+      return false;
+    }
+  }
   input = info.find("input");
   labelsRegion = info.find("labels");
   if (!input || !labelsRegion || input->shape.size() != 4) {
@@ -202,6 +242,20 @@ int64_t TrainingHost::receiveBatch(unsigned stream,
     evalPos += n;
     return batch;
   }
+  case kScheduleStream: {
+    // The step just received is number stepsDone - 1.
+    int64_t step = std::max<int64_t>(stepsDone - 1, 0);
+    if (!schedule.empty())
+      return schedule[size_t(step) % schedule.size()];
+    int64_t warmup =
+        opts.warmupSteps >= 0 ? opts.warmupSteps : batchesPerEpoch;
+    if (step < warmup)
+      return kStepBP;
+    int64_t period = opts.bpRun + opts.gpRun;
+    if (period <= 0)
+      return kStepBP;
+    return (step - warmup) % period < opts.bpRun ? kStepBP : kStepGP;
+  }
   default:
     error = fmt::format("the program asked for stream {}, which this host "
                         "does not serve",
@@ -373,6 +427,45 @@ std::string TrainingHost::summary(bool timingOnly) const {
     }
   }
   return s;
+}
+
+bool loadParameters(Simulator &sim, const isa::ProgramInfo &info,
+                    const std::string &dir, int64_t &loaded,
+                    std::string &error) {
+  loaded = 0;
+  if (!fs::is_directory(dir)) {
+    error = fmt::format("--load-parameters: '{}' is not a directory", dir);
+    return false;
+  }
+  for (const isa::DramRegion &r : info.regions) {
+    std::string path = dir + "/" + r.name + ".npy";
+    if (!fs::exists(path))
+      continue;
+    NpyArray a;
+    if (!readNpy(path, a, error))
+      return false;
+    int64_t n = r.numElements();
+    bool f32 = r.dtype == "f32" && a.dtype == "f4";
+    bool i64 = r.dtype == "i64" && a.dtype == "i8";
+    if ((!f32 && !i64) || a.numElements() != n) {
+      error = fmt::format("{}: {} {} does not match the program's {} [{}]",
+                          path, a.dtype, a.shapeString(), r.dtype,
+                          fmt::join(r.shape, ", "));
+      return false;
+    }
+    if (i64) {
+      if (!sim.writeDram(r.offset, a.data.data(), 8 * uint64_t(n), error))
+        return false;
+    } else {
+      std::vector<float> storage(n);
+      isa::logicalToStorage(a.as<float>(), storage.data(), r.shape, r.layout,
+                            4);
+      if (!sim.writeDram(r.offset, storage.data(), 4 * uint64_t(n), error))
+        return false;
+    }
+    ++loaded;
+  }
+  return true;
 }
 
 bool dumpParameters(const Simulator &sim, const isa::ProgramInfo &info,

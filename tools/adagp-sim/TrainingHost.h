@@ -32,6 +32,12 @@ struct TrainingOptions {
   int64_t steps = 0; // 0: every batch of every epoch
   int64_t trainImages = 0, testImages = 0;
   uint64_t seed = 1;
+  /// ADA-GP programs ask the host for each step's kind. From a metrics
+  /// file of adagp-train (its step records' "mode", repeated cyclically
+  /// when the run is longer), or else the fixed policy: `warmupSteps` BP
+  /// steps (-1: one epoch), then runs of `bpRun` BP and `gpRun` GP steps.
+  std::string scheduleFrom;
+  int64_t warmupSteps = -1, bpRun = 4, gpRun = 8;
 };
 
 class TrainingHost : public Host {
@@ -39,7 +45,8 @@ public:
   TrainingHost(const isa::ProgramInfo &info, const Config &config,
                TrainingOptions options);
 
-  /// Loads the data and checks it against the program's buffers.
+  /// Loads the data (and the schedule) and checks it against the program's
+  /// buffers.
   bool prepare(std::string &error);
   void attach(Simulator *s) { sim = s; }
 
@@ -92,6 +99,8 @@ private:
           evalValid = 0;
   bool interrupted = false;
   std::vector<int64_t> order, evalLabels;
+  std::vector<int64_t> schedule; // step kinds from --schedule-from
+  int64_t scheduleIndex = 0;
 
   // Costs and results.
   Snapshot stepStart;
@@ -99,6 +108,14 @@ private:
   std::vector<EpochStats> epochs;
   std::vector<double> losses;
 };
+
+/// Before a run: overwrites every tensor of the symbol table that has a
+/// DIR/<name>.npy (as --dump-parameters or adagp-train's checkpoint
+/// globals write them) with that array, in the tensor's storage order.
+/// Sets `loaded` to the number of tensors read.
+bool loadParameters(Simulator &sim, const isa::ProgramInfo &info,
+                    const std::string &dir, int64_t &loaded,
+                    std::string &error);
 
 /// Writes every parameter and running statistic of the program to
 /// DIR/<name>.npy in its logical (ONNX) shape, atomically (the directory

@@ -98,6 +98,19 @@ step by tensor class, and per-epoch train loss and test accuracy.
   --test-images N       Evaluate on the first N test images only.
   --dump-parameters DIR After the run, write every parameter and running
                         statistic to DIR/<ONNX name>.npy.
+  --load-parameters DIR Before the run, read every tensor of the symbol table
+                        that DIR/<name>.npy has (a --dump-parameters
+                        directory, or the globals/ of an adagp-train
+                        checkpoint): parameters, optimizer state, predictor.
+ADA-GP programs (adagp-compile --mode=adagp) ask the host for each step's
+kind (BP or GP):
+  --schedule-from FILE  The BP/GP sequence of a CPU run: the "mode" of each
+                        step record of adagp-train --metrics (repeated when
+                        the simulation runs more steps).
+  --warmup-steps N      Otherwise a fixed policy: N BP steps first (default:
+                        one epoch), then runs of
+  --bp-run N            N BP steps (default 4) and
+  --gp-run N            N GP steps (default 8).
   --help                Show this help.
 
 Numbers accept decimal or 0x-prefixed hexadecimal. Exit status: 0 on success,
@@ -144,7 +157,8 @@ int main(int argc, char **argv) {
   std::vector<DramIn> dramIn;
   std::vector<DramOut> dramOut, printDram;
   TrainingOptions training;
-  std::string dumpDir;
+  std::string dumpDir, loadDir;
+  uint64_t warmupSteps = UINT64_MAX, bpRun = 4, gpRun = 8;
   bool trainingFlags = false;
   uint64_t epochs = 1, steps = 0, seed = 1, trainImages = 0, testImages = 0;
 
@@ -214,20 +228,28 @@ int main(int argc, char **argv) {
       if (!number(classes))
         return 1;
     } else if (flag == "--inputs" || flag == "--labels" ||
-               flag == "--dataset" || flag == "--dump-parameters") {
-      std::string &dst = flag == "--inputs"    ? training.inputsFile
-                         : flag == "--labels"  ? training.labelsFile
-                         : flag == "--dataset" ? training.dataset
-                                               : dumpDir;
+               flag == "--dataset" || flag == "--dump-parameters" ||
+               flag == "--load-parameters" || flag == "--schedule-from") {
+      std::string &dst = flag == "--inputs"            ? training.inputsFile
+                         : flag == "--labels"          ? training.labelsFile
+                         : flag == "--dataset"         ? training.dataset
+                         : flag == "--load-parameters" ? loadDir
+                         : flag == "--schedule-from"   ? training.scheduleFrom
+                                                       : dumpDir;
       if (!value(dst))
         return errorExit(fmt::format("{} needs a value", flag));
       trainingFlags = true;
     } else if (flag == "--epochs" || flag == "--steps" || flag == "--seed" ||
-               flag == "--train-images" || flag == "--test-images") {
+               flag == "--train-images" || flag == "--test-images" ||
+               flag == "--warmup-steps" || flag == "--bp-run" ||
+               flag == "--gp-run") {
       uint64_t &dst = flag == "--epochs"         ? epochs
                       : flag == "--steps"        ? steps
                       : flag == "--seed"         ? seed
                       : flag == "--train-images" ? trainImages
+                      : flag == "--warmup-steps" ? warmupSteps
+                      : flag == "--bp-run"       ? bpRun
+                      : flag == "--gp-run"       ? gpRun
                                                  : testImages;
       if (!number(dst))
         return 1;
@@ -325,6 +347,9 @@ int main(int argc, char **argv) {
   training.seed = seed;
   training.trainImages = int64_t(trainImages);
   training.testImages = int64_t(testImages);
+  training.warmupSteps = warmupSteps == UINT64_MAX ? -1 : int64_t(warmupSteps);
+  training.bpRun = int64_t(bpRun);
+  training.gpRun = int64_t(gpRun);
 
   // A compiled training program carries its symbol table; plain programs
   // run against the synthetic host.
@@ -367,6 +392,16 @@ int main(int argc, char **argv) {
       return errorExit(err);
     if (!sim.writeDram(d.addr, arr.data.data(), arr.data.size(), err))
       return errorExit(fmt::format("{}: {}", d.file, err));
+  }
+
+  if (!loadDir.empty()) {
+    int64_t loaded = 0;
+    if (!loadParameters(sim, info, loadDir, loaded, err))
+      return errorExit(err);
+    if (loaded == 0)
+      return errorExit(fmt::format("--load-parameters: '{}' has no .npy "
+                                   "file named like a tensor of {}",
+                                   loadDir, input));
   }
 
   RunStatus status = sim.run();

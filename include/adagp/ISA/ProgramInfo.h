@@ -66,6 +66,11 @@ enum Stream : unsigned {
   kEvalStream = 1,
   /// No data: the host answers 1 to start another epoch, 0 to finish.
   kControlStream = 2,
+  /// No data, asked before each training step of an ADA-GP program: the
+  /// host answers the step kind to run (kStepBP or kStepGP), following its
+  /// schedule (a fixed BP/GP policy, or the sequence of a CPU training
+  /// run's metrics).
+  kScheduleStream = 3,
 };
 /// SEND tags.
 enum Tag : unsigned {

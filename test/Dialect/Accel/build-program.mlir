@@ -53,7 +53,7 @@
 // CHECK: accel.jump jr <rs1 = r31, phase = control>
 // CHECK-NEXT: }
 
-// GP: error: mode 'gp' needs the ADA-GP step (@gp_step)
+// GP: error: mode 'gp' needs the ADA-GP step (@gp_step, from --adagp-insert-predictors, lowered by --accel-lower-steps)
 
 // The program trains on synthetic data of the model's 4x4 size: two steps
 // (the four training images), then it evaluates the three test images in

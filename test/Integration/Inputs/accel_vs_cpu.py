@@ -5,6 +5,8 @@ For each model: random inputs and labels of the model's shape (seeded), then
   adagp-compile MODEL --target=accel --mode=M --batch-size N  -> m.agp
   adagp-sim m.agp --inputs x.npy --labels y.npy --steps 1 --dump-parameters sim/
   adagp-train MODEL --inputs x.npy --labels y.npy --steps 1 --mode=M --dump-parameters cpu/
+(--mode gp: both start from the CPU's checkpoint after one step, with a
+nonzero predictor scale and baseline, so that predicted layers move.)
 and every parameter and running statistic is compared: relative L2 error
 ||sim - cpu|| / ||cpu||, and the same error relative to the size of the
 step's update ||cpu - initial|| (a stricter figure: it shows whether the
@@ -64,18 +66,41 @@ def check(model, args, work):
                    f"--train={train}", "-o", agp]
     if args.config:
         compile_cmd.append(f"--accel-config={args.config}")
+    if args.mode != "bp":
+        # adagp-train seeds the predictor with its --seed (default 1).
+        compile_cmd.append("--predictor-options=seed=1")
     times["compile"] = run(compile_cmd, log)
     sim_cmd = [f"{b}/adagp-sim", agp, "--inputs", x, "--labels", y,
                "--steps", "1", "--dump-parameters", os.path.join(work, "sim"),
                "--report", os.path.join(work, "report.json"), "--quiet"]
     if args.config:
         sim_cmd += ["--config", args.config]
-    times["sim"] = run(sim_cmd, log)
-    times["cpu"] = run([f"{b}/adagp-train", model, "--inputs", x, "--labels",
-                        y, "--steps", "1", f"--mode={args.mode}",
-                        f"--momentum={args.momentum}", "--no-dropout",
-                        "--dump-parameters", os.path.join(work, "cpu"),
-                        "--quiet", f"--threads={args.threads}"], log)
+    cpu_cmd = [f"{b}/adagp-train", model, "--inputs", x, "--labels", y,
+               f"--mode={args.mode}", f"--momentum={args.momentum}",
+               "--no-dropout", "--quiet", f"--threads={args.threads}"]
+    if args.mode == "gp":
+        # A fresh predictor has a zero gradient scale, so a first GP step
+        # would leave every predicted layer alone. Both sides start from the
+        # state after one CPU step with a scale and a baseline set: the CPU
+        # resumes its checkpoint, the simulator loads its globals.
+        ck = os.path.join(work, "ck")
+        run(cpu_cmd + ["--steps", "1", "--checkpoint", ck], log)
+        g = os.path.join(ck, "globals")
+        scale = np.load(os.path.join(g, "adagp.scale.npy"))
+        np.save(os.path.join(g, "adagp.scale.npy"),
+                (0.01 + 0.01 * np.arange(scale.size)).astype(np.float32))
+        base = np.load(os.path.join(g, "adagp.predictor.baseline.npy"))
+        np.save(os.path.join(g, "adagp.predictor.baseline.npy"),
+                (0.1 * rng.standard_normal(base.shape)).astype(np.float32))
+        sim_cmd += ["--load-parameters", g]
+        times["sim"] = run(sim_cmd, log)
+        times["cpu"] = run(cpu_cmd + ["--steps", "2", "--checkpoint", ck,
+                                      "--resume", "--dump-parameters",
+                                      os.path.join(work, "cpu")], log)
+    else:
+        times["sim"] = run(sim_cmd, log)
+        times["cpu"] = run(cpu_cmd + ["--steps", "1", "--dump-parameters",
+                                      os.path.join(work, "cpu")], log)
     worst, worst_update, worst_name = 0.0, 0.0, ""
     names = sorted(os.listdir(os.path.join(work, "cpu")))
     missing = sorted(set(names) - set(os.listdir(os.path.join(work, "sim"))))

@@ -51,31 +51,40 @@ struct AccelBuildProgramPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    ProgramOp bp, eval;
+    ProgramOp bp, gpStep, eval;
     for (auto p : module.getOps<ProgramOp>()) {
       auto kind = p->getAttrOfType<StringAttr>("accel.step");
       if (!kind)
         continue;
       if (kind.getValue() == "bp")
         bp = p;
+      else if (kind.getValue() == "gp")
+        gpStep = p;
       else if (kind.getValue() == "eval")
         eval = p;
     }
-    if (mode != "bp") {
-      module.emitError("mode '")
-          << mode << "' needs the ADA-GP step (@gp_step), which this "
-          << "pipeline does not lower yet; use mode=bp";
+    if (mode != "bp" && mode != "gp" && mode != "adagp") {
+      module.emitError("unknown mode '") << mode << "' (bp, gp or adagp)";
       return signalPassFailure();
     }
-    if (!bp) {
+    if (mode != "bp" && !gpStep) {
+      module.emitError("mode '")
+          << mode << "' needs the ADA-GP step (@gp_step, from "
+          << "--adagp-insert-predictors, lowered by --accel-lower-steps)";
+      return signalPassFailure();
+    }
+    if (!bp && mode != "gp") {
       module.emitError("no lowered @bp_step (run --accel-lower-steps)");
       return signalPassFailure();
     }
+    // The step whose signature gives the host buffers (GP steps share
+    // them).
+    ProgramOp first = bp ? bp : gpStep;
 
     // The host buffers, from the step subroutines' signatures.
-    auto inputs = bp->getAttrOfType<ArrayAttr>("accel.inputs");
-    auto inputTypes = bp->getAttrOfType<ArrayAttr>("accel.input_types");
-    auto inputNames = bp->getAttrOfType<ArrayAttr>("accel.input_names");
+    auto inputs = first->getAttrOfType<ArrayAttr>("accel.inputs");
+    auto inputTypes = first->getAttrOfType<ArrayAttr>("accel.input_types");
+    auto inputNames = first->getAttrOfType<ArrayAttr>("accel.input_names");
     RegionAttr input, labels;
     Type inputType, labelsType;
     for (auto [r, t, n] : llvm::zip(inputs, inputTypes, inputNames)) {
@@ -88,10 +97,11 @@ struct AccelBuildProgramPass
       }
     }
     if (!input || !labels) {
-      bp.emitError("the BP step must take the input batch and the labels");
+      first.emitError("the training step must take the input batch and the "
+                      "labels");
       return signalPassFailure();
     }
-    auto bpResults = bp->getAttrOfType<ArrayAttr>("accel.results");
+    auto bpResults = first->getAttrOfType<ArrayAttr>("accel.results");
     auto lossRegion = bpResults.empty()
                           ? RegionAttr()
                           : dyn_cast<RegionAttr>(bpResults[0]);
@@ -152,7 +162,8 @@ struct AccelBuildProgramPass
           .set(isa::send::Count, count);
       ib.emit(s);
     };
-    constexpr unsigned rControl = 1, rSamples = 2, rKind = 3, rLink = 31;
+    constexpr unsigned rControl = 1, rSamples = 2, rKind = 3, rTmp = 30,
+                       rLink = 31;
 
     label("epoch");
     ib.setPhase(isa::Phase::IO);
@@ -164,13 +175,32 @@ struct AccelBuildProgramPass
     recv(rSamples, kTrainStream, input, labels);
     ib.setPhase(isa::Phase::Control);
     branchIfZero(rSamples, eval ? "evaluate" : "epoch_end");
-    ib.sopi(isa::ScalarFunct::Add, rKind, 0, kStepBP);
-    ib.setPhase(isa::Phase::IO);
-    sendReg(kTagStepBegin, rKind);
-    ib.setPhase(isa::Phase::Control);
-    jump(isa::JumpFunct::Jal, bp.getSymName(), rLink);
-    ib.setPhase(isa::Phase::IO);
-    sendReg(kTagStepEnd, rKind);
+    // The step: BP, GP, or (adagp) what the host's schedule says.
+    auto callStep = [&](ProgramOp step) {
+      ib.setPhase(isa::Phase::IO);
+      sendReg(kTagStepBegin, rKind);
+      ib.setPhase(isa::Phase::Control);
+      jump(isa::JumpFunct::Jal, step.getSymName(), rLink);
+      ib.setPhase(isa::Phase::IO);
+      sendReg(kTagStepEnd, rKind);
+    };
+    if (mode == "adagp") {
+      ib.setPhase(isa::Phase::IO);
+      recv(rKind, kScheduleStream, {}, {});
+      ib.setPhase(isa::Phase::Control);
+      ib.sopi(isa::ScalarFunct::Add, rTmp, rKind, -kStepGP);
+      branchIfZero(rTmp, "gp");
+      callStep(bp);
+      ib.setPhase(isa::Phase::Control);
+      jump(isa::JumpFunct::J, "stepped");
+      label("gp");
+      callStep(gpStep);
+      label("stepped");
+    } else {
+      ib.sopi(isa::ScalarFunct::Add, rKind, 0,
+              mode == "gp" ? kStepGP : kStepBP);
+      callStep(mode == "gp" ? gpStep : bp);
+    }
     if (lossRegion)
       sendDram(kTagLoss, lossRegion, 1);
     ib.setPhase(isa::Phase::Control);
@@ -203,8 +233,9 @@ struct AccelBuildProgramPass
     ib.emit(isa::makeInstruction(Opcode::Finish));
 
     // The subroutines.
-    for (ProgramOp sub : {bp, eval}) {
-      if (!sub)
+    for (ProgramOp sub : {bp, gpStep, eval}) {
+      if (!sub || (sub == gpStep && mode == "bp") ||
+          (sub == bp && mode == "gp"))
         continue;
       label(sub.getSymName());
       Block &body = sub.getBlock();

@@ -108,9 +108,169 @@ LogicalResult lowerConstant(Operation *op, LoweringContext &ctx) {
   return success();
 }
 
+/// The storage order of a region (identity when empty).
+SmallVector<int64_t> storageOrder(ArrayRef<int64_t> layout, int64_t rank) {
+  if (!layout.empty())
+    return SmallVector<int64_t>(layout);
+  return llvm::to_vector(llvm::seq<int64_t>(0, rank));
+}
+
+/// Concatenation in the result's storage order: with the axis at storage
+/// position k, every operand is [outer][c_i * inner] and lands in the
+/// result's [outer][C * inner] rows at column offset (c_0 + ...) * inner. A
+/// channel concatenation of channel-last activations is thus a strided
+/// store of each operand's pixels.
+LogicalResult lowerConcat(Operation *op, LoweringContext &ctx) {
+  auto concat = cast<nn::ConcatOp>(op);
+  Value dst = concat.getResult();
+  auto dt = cast<RankedTensorType>(dst.getType());
+  RegionAttr rd = ctx.region(dst);
+  if (!rd)
+    return failure();
+  int64_t rank = dt.getRank();
+  int64_t axis = concat.getAxis() < 0 ? concat.getAxis() + rank
+                                      : concat.getAxis();
+  SmallVector<int64_t> order = storageOrder(rd.getLayout(), rank);
+  int64_t k = llvm::find(order, axis) - order.begin();
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i < k)
+      outer *= dt.getDimSize(order[i]);
+    else if (i > k)
+      inner *= dt.getDimSize(order[i]);
+  }
+  int64_t total = dt.getDimSize(axis) * inner;
+  InstBuilder &ib = ctx.ib;
+  int64_t budget = ctx.spadElems() / 2;
+  unsigned parity = 0;
+  int64_t offset = 0;
+  for (Value src : concat.getInputs()) {
+    auto st = cast<RankedTensorType>(src.getType());
+    RegionAttr rs = ctx.region(src);
+    if (!rs)
+      return failure();
+    int64_t cols = st.getDimSize(axis) * inner;
+    if (st.getNumElements() > 0 &&
+        storageOrder(rs.getLayout(), rank) != order) {
+      // Size-1 dimensions make orders interchangeable; anything else would
+      // need a transposition.
+      bool same = true;
+      SmallVector<int64_t> a = storageOrder(rs.getLayout(), rank);
+      auto squeeze = [&](ArrayRef<int64_t> o) {
+        SmallVector<int64_t> r;
+        for (int64_t d : o)
+          if (st.getDimSize(d) != 1)
+            r.push_back(d);
+        return r;
+      };
+      same = squeeze(a) == squeeze(order);
+      if (!same)
+        return op->emitError("concatenation of operands stored in different "
+                             "orders is not supported on the accelerator");
+    }
+    if (cols > budget || cols > 65536)
+      return op->emitError("one row of ")
+             << cols << " elements of a concatenation operand does not fit "
+             << "the scratchpad twice";
+    int64_t rowsPer =
+        std::max<int64_t>(1, std::min<int64_t>({outer, budget / cols, 65536}));
+    for (int64_t r0 = 0; r0 < outer; r0 += rowsPer) {
+      int64_t rr = std::min(rowsPer, outer - r0);
+      int64_t chip = (parity++ % 2) * budget;
+      ib.load(rs.getOffset() + 4 * uint64_t(r0 * cols), chip,
+              DmaBox::rows(rr, cols, cols, cols), ctx.cls(src));
+      ib.store(rd.getOffset() + 4 * uint64_t(r0 * total + offset), chip,
+               DmaBox::rows(rr, cols, total, cols), ctx.cls(dst));
+    }
+    offset += cols;
+  }
+  return success();
+}
+
+/// A strided box of a row-major tensor: one DMA gathers it (dimensions that
+/// are contiguous across each other merged), chunked along the outermost
+/// remaining dimension, and a contiguous store writes it.
+LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
+  auto slice = cast<nn::SliceOp>(op);
+  Value src = slice.getInput(), dst = slice.getResult();
+  auto st = cast<RankedTensorType>(src.getType());
+  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
+  if (!rs || !rd)
+    return failure();
+  int64_t rank = st.getRank();
+  if (storageOrder(rs.getLayout(), rank) !=
+          llvm::to_vector(llvm::seq<int64_t>(0, rank)) ||
+      storageOrder(rd.getLayout(), rank) !=
+          llvm::to_vector(llvm::seq<int64_t>(0, rank)))
+    return op->emitError("slices of tensors that are not stored row-major "
+                         "are not supported on the accelerator");
+  ArrayRef<int64_t> starts = slice.getStarts(), sizes = slice.getSizes(),
+                    steps = slice.getSteps();
+  // Innermost first: (size, DRAM stride).
+  SmallVector<std::pair<int64_t, int64_t>> dims;
+  int64_t stride = 1, base = 0;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    base += starts[d] * stride;
+    if (sizes[d] != 1)
+      dims.push_back({sizes[d], stride * steps[d]});
+    stride *= st.getDimSize(d);
+  }
+  if (dims.empty())
+    dims.push_back({1, 1});
+  for (size_t i = 0; i + 1 < dims.size();) {
+    if (dims[i + 1].second == dims[i].first * dims[i].second &&
+        dims[i].first * dims[i + 1].first <= 65536) {
+      dims[i].first *= dims[i + 1].first;
+      dims.erase(dims.begin() + i + 1);
+    } else {
+      ++i;
+    }
+  }
+  if (dims.size() > isa::kMaxDmaDims)
+    return op->emitError("a slice with more than ")
+           << isa::kMaxDmaDims << " strided dimensions is not supported on "
+           << "the accelerator";
+  for (auto &d : dims)
+    if (d.first > 65536)
+      return op->emitError("a slice dimension of ")
+             << d.first << " elements exceeds the DMA's 65536";
+  // Chunks along the outermost dimension.
+  int64_t innerElems = 1;
+  for (size_t i = 0; i + 1 < dims.size(); ++i)
+    innerElems *= dims[i].first;
+  int64_t budget = ctx.spadElems() / 2;
+  if (innerElems > budget)
+    return op->emitError("one row of the slice (")
+           << innerElems << " elements) does not fit the scratchpad twice";
+  auto [outerSize, outerStride] = dims.back();
+  int64_t per = std::max<int64_t>(
+      1, std::min<int64_t>(budget, 65536) / innerElems);
+  InstBuilder &ib = ctx.ib;
+  unsigned parity = 0;
+  for (int64_t o0 = 0; o0 < outerSize; o0 += per) {
+    int64_t oo = std::min(per, outerSize - o0);
+    DmaBox box;
+    int64_t cstride = 1;
+    for (size_t i = 0; i < dims.size(); ++i) {
+      int64_t size = i + 1 == dims.size() ? oo : dims[i].first;
+      box.dim[i] = {size, 0, 0, dims[i].second, cstride};
+      cstride *= size;
+    }
+    int64_t chip = (parity++ % 2) * budget;
+    ib.load(rs.getOffset() + 4 * uint64_t(base + o0 * outerStride), chip,
+            box, ctx.cls(src));
+    int64_t n = oo * innerElems;
+    ib.store(rd.getOffset() + 4 * uint64_t(o0 * innerElems), chip,
+             DmaBox::contiguous(n), ctx.cls(dst));
+  }
+  return success();
+}
+
 } // namespace
 
 void populateShapeLowerings(LoweringRegistry &r) {
+  r.add(nn::ConcatOp::getOperationName(), lowerConcat);
+  r.add(nn::SliceOp::getOperationName(), lowerSlice);
   r.add(nn::ReshapeOp::getOperationName(), lowerReshape);
   r.add(nn::FlattenOp::getOperationName(), lowerReshape);
   r.add(arith::ConstantOp::getOperationName(), lowerConstant);

@@ -10,6 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
+
+#include "adagp/Dialect/ADAGP/ADAGPDialect.h"
+#include "llvm/ADT/StringSet.h"
 #include "adagp/Dialect/Accel/Passes.h"
 
 #include "adagp/Dialect/NN/NNDialect.h"
@@ -176,11 +179,29 @@ struct AccelLowerStepsPass
     populateOptimizerLowerings(registry);
     populateScalarLowerings(registry);
     populateShapeLowerings(registry);
+    populateADAGPLowerings(registry);
 
     SmallVector<func::FuncOp> steps;
     for (auto f : module.getOps<func::FuncOp>())
       if (f->hasAttr("accel.step"))
         steps.push_back(f);
+    // Functions that call a step (ADA-GP's @train, whose BP/GP choice the
+    // accelerator program leaves to the host's schedule stream) and steps
+    // that were not planned (@bp_step of a GP-only program) have no
+    // accelerator form: drop them so the module stays valid.
+    llvm::StringSet<> names;
+    for (func::FuncOp f : steps)
+      names.insert(f.getSymName());
+    for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      if (f->hasAttr("accel.step"))
+        continue;
+      bool callsStep = false;
+      f.walk([&](func::CallOp call) {
+        callsStep |= names.contains(call.getCallee());
+      });
+      if (callsStep)
+        f.erase();
+    }
     for (func::FuncOp f : steps)
       if (failed(lowerFunction(f, registry, cfg)))
         return signalPassFailure();
@@ -225,15 +246,42 @@ struct AccelLowerStepsPass
     bool isEval = f->getAttrOfType<StringAttr>("accel.step").getValue() ==
                   "eval";
     bool afterLoss = false;
+    // ADA-GP's work: values computed from the predictor's state (its
+    // parameters, baseline and scales, globals named adagp.*) or from the
+    // reorganised activations. Model weight updates that consume a
+    // predicted gradient stay in the update phase.
+    llvm::DenseSet<Value> predictorValues;
+    auto isPredictorGlobal = [](Value v) {
+      auto load = v.getDefiningOp<ml_program::GlobalLoadOp>();
+      return load && load.getGlobal().getLeafReference().getValue().starts_with(
+                         "adagp.");
+    };
+    auto fromPredictor = [&](Value v) {
+      return predictorValues.contains(v) || isPredictorGlobal(v);
+    };
     for (Operation &op : f.getBody().front()) {
       if (llvm::isa<func::ReturnOp>(op) || ctx.done.contains(&op))
         continue;
+      bool reorg = llvm::isa<gp::ReorganizeOp, gp::ReorganizeGradientOp>(op);
+      bool predictor =
+          !isScalarOp(&op) && llvm::any_of(op.getOperands(), fromPredictor);
+      bool modelUpdate = isUpdateOp(&op) && op.getNumOperands() > 0 &&
+                         !fromPredictor(op.getOperand(0));
+      if (modelUpdate)
+        predictor = false;
+      if (reorg || predictor)
+        for (Value r : op.getResults())
+          predictorValues.insert(r);
       // The phase: which part of the step this op belongs to.
       isa::Phase phase;
       if (isScalarOp(&op))
         phase = isa::Phase::Control;
       else if (isEval)
         phase = isa::Phase::Eval;
+      else if (reorg)
+        phase = isa::Phase::Reorg;
+      else if (predictor)
+        phase = isa::Phase::Predictor;
       else if (isLossOp(&op))
         phase = isa::Phase::Loss, afterLoss = true;
       else if (isUpdateOp(&op))
@@ -244,7 +292,9 @@ struct AccelLowerStepsPass
       inst.setLoc(op.getLoc());
       const LowerFn *fn = registry.lookup(op.getName().getStringRef());
       if (!fn)
-        return op.emitError("has no accelerator lowering");
+        return op.emitError() << op.getName() << " (in @"
+                              << f.getSymName()
+                              << ") has no accelerator lowering";
       if (failed((*fn)(&op, ctx)))
         return failure();
     }

@@ -284,6 +284,7 @@ void populateLossLowerings(LoweringRegistry &r);
 void populateOptimizerLowerings(LoweringRegistry &r);
 void populateScalarLowerings(LoweringRegistry &r);
 void populateShapeLowerings(LoweringRegistry &r);
+void populateADAGPLowerings(LoweringRegistry &r);
 
 /// Helpers shared by the lowerings.
 /// The geometry of a convolution op (nn.conv2d, conv2d_input_grad,

@@ -13,6 +13,9 @@ void buildAccelPipeline(OpPassManager &pm,
                         const AccelPipelineOptions &options) {
   AccelPlanDramOptions plan;
   plan.configPath = options.config;
+  // A GP-only program never runs the BP step (nor trains the predictor).
+  if (options.mode == "gp")
+    plan.functions = {"gp_step", "eval_step"};
   pm.addPass(createAccelPlanDram(plan));
   AccelTileOptions tile;
   tile.configPath = options.config;

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
+#include "adagp/Dialect/ADAGP/ADAGPDialect.h"
 #include "adagp/Dialect/Accel/Passes.h"
 
 #include "adagp/Dialect/NN/NNOps.h"
@@ -100,6 +101,13 @@ private:
   std::map<uint64_t, uint64_t> free;
   uint64_t top = 0;
 };
+
+/// ADA-GP's state: the predictor's parameters, its baseline and gradient
+/// scales, the schedule's statistics.
+bool isAdagpState(ml_program::GlobalOp global) {
+  return global->hasAttr("adagp.predictor") ||
+         global.getSymName().starts_with("adagp.");
+}
 
 bool isRegisterValue(Value v) {
   auto rt = dyn_cast<RankedTensorType>(v.getType());
@@ -258,26 +266,26 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
       isa::TensorClass c;
       if (cls.count(name))
         c = cls[name];
-      else if (global->hasAttr("adagp.predictor"))
+      else if (isAdagpState(global))
         c = isa::TensorClass::Predictor;
       else if (type.getElementType().isF32() && type.getRank() > 0)
         c = isa::TensorClass::Weight;
       else
         c = isa::TensorClass::Other;
-      if (global->hasAttr("adagp.predictor") &&
-          c != isa::TensorClass::OptimizerState)
+      if (isAdagpState(global) && c != isa::TensorClass::OptimizerState)
         c = isa::TensorClass::Predictor;
       ArrayRef<int64_t> layout;
       if (type.getRank() == 4)
         layout = kHwio;
       global->setAttr(AccelDialect::kDramAttrName,
                       allocStatic(deviceBytes(type), c, layout));
+      // Weights the program does not update (biases frozen in GP steps)
+      // are parameters all the same.
+      bool parameter = trained.contains(name) ||
+                       c == isa::TensorClass::Predictor ||
+                       c == isa::TensorClass::Weight;
       global->setAttr("accel.role",
-                      StringAttr::get(ctx, trained.contains(name) ||
-                                                   c == isa::TensorClass::
-                                                            Predictor
-                                               ? "parameter"
-                                               : "state"));
+                      StringAttr::get(ctx, parameter ? "parameter" : "state"));
     }
   }
 
@@ -346,7 +354,8 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
     if (!type || type.getRank() != 4)
       return {};
     Operation *op = v.getOwner();
-    if (llvm::isa<nn::Conv2DFilterGradOp>(op))
+    // Filter gradients, computed or predicted, take the filters' order.
+    if (llvm::isa<nn::Conv2DFilterGradOp, gp::ExpandPredictionOp>(op))
       return SmallVector<int64_t>(kHwio);
     // Optimizer results keep their inputs' order; so do elementwise ops on
     // filter-shaped (HWIO) values.
@@ -448,11 +457,30 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
       }
     }
 
+    // ADA-GP's tensors (reorganised samples, the predictor's activations,
+    // outputs and gradients, as LowerSteps phases them): class predictor.
+    DenseSet<Value> predictorValues;
+    auto fromPredictor = [&](Value v) {
+      if (predictorValues.contains(v))
+        return true;
+      auto load = v.getDefiningOp<ml_program::GlobalLoadOp>();
+      return load && load.getGlobal().getLeafReference().getValue().starts_with(
+                         "adagp.");
+    };
+
     for (Operation &op : body) {
       int64_t i = index[&op];
       if (llvm::isa<ml_program::GlobalLoadOp, ml_program::GlobalStoreOp,
                     arith::ConstantOp, func::ReturnOp>(op))
         continue;
+      bool predictorOp =
+          llvm::isa<gp::ReorganizeOp, gp::ReorganizeGradientOp>(op) ||
+          (llvm::any_of(op.getOperands(), fromPredictor) &&
+           !(llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp>(op) &&
+             !fromPredictor(op.getOperand(0))));
+      if (predictorOp)
+        for (Value r : op.getResults())
+          predictorValues.insert(r);
       SmallVector<Attribute> regions;
       bool any = false;
       for (OpResult v : op.getResults()) {
@@ -466,6 +494,12 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         isa::TensorClass cls = isEval || i <= firstLoss
                                    ? isa::TensorClass::Activation
                                    : isa::TensorClass::Gradient;
+        // The predicted weight gradient is a gradient, the rest of ADA-GP's
+        // work the predictor's.
+        if (llvm::isa<gp::ExpandPredictionOp>(op))
+          cls = isa::TensorClass::Gradient;
+        else if (predictorOp)
+          cls = isa::TensorClass::Predictor;
         if (auto it = inPlace.find(v); it != inPlace.end()) {
           regions.push_back(it->second);
           any = true;

@@ -1,0 +1,65 @@
+// RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --accel-plan-dram=functions=gp_step --accel-tile --accel-lower-steps | FileCheck %s
+// RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --adagp-accel-pipeline=mode=gp | FileCheck %s --check-prefix=PROGRAM
+
+// The GP step of the two-layer model: the convolution's output
+// [2, 2, 4, 4] is reorganised into two predictor samples [2, 1, 4, 4], the
+// predictor predicts the filter gradient, and the filter is updated right
+// away; the last layer keeps its exact gradient.
+
+// ADA-GP's state is planned as the predictor's and is a parameter of the
+// program (dumped and loaded by name).
+// CHECK-DAG: ml_program.global private mutable @adagp.scale({{.*}}class = "predictor"{{.*}}accel.role = "parameter"
+// CHECK-DAG: ml_program.global private mutable @adagp.predictor.baseline({{.*}}class = "predictor"
+
+// CHECK-LABEL: accel.program @gp_step
+// The reorganisation: per image and channel, adaptive average pooling to
+// 4x4 on the channel-last tile; column sums over the images give the batch
+// sums [16][2], which one strided pass scales by 1/N and transposes into
+// the samples [2][16]; then the samples are divided by their RMS.
+// CHECK: accel.load <dram = [[ACT:0x[0-9a-f]+]], chip = [[IN:0x[0-9a-f]+]], size = 64, {{.*}}tensor_class = activation, phase = reorg>
+// CHECK-NEXT: accel.pool adaptive_avg <n = 2, h = 4, w = 4, c = 2, oh = 4, ow = 4, in = [[IN]], out = [[POOLED:0x[0-9a-f]+]], phase = reorg>
+// CHECK-NEXT: accel.vec colsum <rows = 2, cols = 32, d = [[T:0x[0-9a-f]+]], d_cs = 1, a = [[POOLED]], a_rs = 32, a_cs = 1, phase = reorg>
+// CHECK-NEXT: accel.vec muli <rows = 16, cols = 2, d = 0x0, d_rs = 1, d_cs = 16, a = [[T]], a_rs = 2, a_cs = 1, imm = 5.000000e-01, phase = reorg>
+// CHECK-NEXT: accel.vec rowsumsq <rows = 1, cols = 32, d = [[S:0x[0-9a-f]+]], a_cs = 1, phase = reorg>
+// CHECK-NEXT: accel.vec muli <rows = 1, cols = 1, d = [[S]], d_cs = 1, a = [[S]], a_cs = 1, imm = 3.125000e-02, phase = reorg>
+// CHECK-NEXT: accel.vec addi <rows = 1, cols = 1, d = [[S]], d_cs = 1, a = [[S]], a_cs = 1, imm = 9.99999996E-13, phase = reorg>
+// CHECK-NEXT: accel.vec rsqrt <rows = 1, cols = 1, d = [[S]], d_cs = 1, a = [[S]], a_cs = 1, phase = reorg>
+// CHECK-NEXT: accel.vec mul <rows = 1, cols = 32, d = 0x0, d_cs = 1, a_cs = 1, b = [[S]], phase = reorg>
+// CHECK: accel.store <dram = [[SAMPLES:0x[0-9a-f]+]], size = 32, {{.*}}tensor_class = predictor, phase = reorg>
+
+// The predictor's input: the samples and a constant layer-position map,
+// concatenated along the channels of a channel-last tensor (each operand's
+// pixels stored two elements apart).
+// CHECK: accel.load <dram = [[SAMPLES]], size = 32, {{.*}}phase = predictor>
+// CHECK-NEXT: accel.dmacfg store.d12 <size_a = 32, dstride_a = 2, cstride_a = 1, phase = predictor>
+// CHECK: accel.store <dram = [[CAT:0x[0-9a-f]+]], size = 1, {{.*}}tensor_class = predictor, phase = predictor>
+// CHECK: accel.dmacfg store.d12 <size_a = 32, dstride_a = 2, cstride_a = 1, phase = predictor>
+// CHECK: accel.store <dram = {{0x[0-9a-f]+}}4, chip = {{.*}}, size = 1, {{.*}}tensor_class = predictor, phase = predictor>
+// The predictor is ordinary convolutions and matrix products on the array.
+// CHECK: accel.gemm {{.*}}phase = predictor>
+// Its output plus the layer's rows of the baseline (a slice: here all of
+// [2, 9]).
+// CHECK: accel.load <dram = {{0x[0-9a-f]+}}, chip = {{0x[0-9a-f]+}}, size = 18, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
+// CHECK: accel.vec add <rows = 1, cols = 18, {{.*}}phase = predictor>
+
+// The predicted filter gradient: the layer's rows of the predictor output
+// (9 of each row), times the layer's scale, transposed per filter tap into
+// the filter's [KH][KW][I][O] order.
+// CHECK: accel.load <dram = [[SCALE:0x[0-9a-f]+]], size = 1, {{.*}}tensor_class = predictor, phase = predictor>
+// CHECK: accel.load <dram = {{.*}}, chip = [[ROWS:0x[0-9a-f]+]], size = 18, {{.*}}phase = predictor>
+// CHECK-NEXT: accel.vec mul <rows = 2, cols = 1, d = [[OUT:0x[0-9a-f]+]], d_rs = 1, d_cs = 2, a = [[ROWS]], a_rs = 9, a_cs = 9, phase = predictor>
+// CHECK-COUNT-8: accel.vec mul <rows = 2, cols = 1, {{.*}}, a_rs = 9, a_cs = 9, phase = predictor>
+// CHECK-NEXT: accel.dmacfg store.d12 <dstride_a = 2, cstride_a = 2, size_b = 9, dstride_b = 2, cstride_b = 2, phase = predictor>
+// CHECK: accel.store <dram = [[DW:0x[0-9a-f]+]], chip = [[OUT]], size = 2, {{.*}}tensor_class = gradient, phase = predictor>
+// and the update follows at once, from the predicted gradient.
+// CHECK: accel.load <dram = [[DW]], {{.*}}tensor_class = gradient, phase = update>
+// CHECK: accel.opt momentum <n = 18,
+
+// The GP-only training program calls the GP step; there is no BP step.
+// PROGRAM: module attributes {{.*}}accel.mode = "gp"
+// PROGRAM-LABEL: accel.program @main
+// PROGRAM: accel.sopi add <rd = r3, imm = 1, phase = control>
+// PROGRAM-NEXT: accel.send i64 <tag = 1, rs = r3, phase = io>
+// PROGRAM-NEXT: accel.jump jal <rd = r31, target = @gp_step, phase = control>
+// PROGRAM-NOT: @bp_step
+// PROGRAM: accel.label @gp_step
