@@ -6,7 +6,9 @@ For each model: random inputs and labels of the model's shape (seeded), then
   adagp-sim m.agp --inputs x.npy --labels y.npy --steps 1 --dump-parameters sim/
   adagp-train MODEL --inputs x.npy --labels y.npy --steps 1 --mode=M --dump-parameters cpu/
 (--mode gp: both start from the CPU's checkpoint after one step, with a
-nonzero predictor scale and baseline, so that predicted layers move.)
+nonzero predictor scale and baseline, so that predicted layers move;
+--mode adagp: the first, BP step, which also trains the predictor, whose
+state is compared as well.)
 and every parameter and running statistic is compared: relative L2 error
 ||sim - cpu|| / ||cpu||, and the same error relative to the size of the
 step's update ||cpu - initial|| (a stricter figure: it shows whether the
@@ -19,6 +21,7 @@ above --tolerance (or a tool fails).
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +100,19 @@ def check(model, args, work):
         times["cpu"] = run(cpu_cmd + ["--steps", "2", "--checkpoint", ck,
                                       "--resume", "--dump-parameters",
                                       os.path.join(work, "cpu")], log)
+    elif args.mode == "adagp":
+        # The first step of ADA-GP is a BP step that also trains the
+        # predictor: compare the predictor's state too (the CPU's checkpoint
+        # globals) with what the simulator dumps.
+        ck = os.path.join(work, "ck")
+        times["sim"] = run(sim_cmd, log)
+        times["cpu"] = run(cpu_cmd + ["--steps", "1", "--checkpoint", ck,
+                                      "--dump-parameters",
+                                      os.path.join(work, "cpu")], log)
+        g = os.path.join(ck, "globals")
+        for f in os.listdir(os.path.join(work, "sim")):
+            if f.startswith("adagp.") and os.path.exists(os.path.join(g, f)):
+                shutil.copy(os.path.join(g, f), os.path.join(work, "cpu", f))
     else:
         times["sim"] = run(sim_cmd, log)
         times["cpu"] = run(cpu_cmd + ["--steps", "1", "--dump-parameters",
@@ -128,7 +144,7 @@ def main():
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--bin", required=True, help="directory of the tools")
     p.add_argument("--models", nargs="+", required=True)
-    p.add_argument("--mode", default="bp", choices=["bp", "gp"])
+    p.add_argument("--mode", default="bp", choices=["bp", "gp", "adagp"])
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--config", default="")

@@ -245,9 +245,70 @@ LogicalResult lowerExpandPrediction(Operation *op, LoweringContext &ctx) {
   return success();
 }
 
+/// The inverse of expand_prediction without the scale: each output
+/// channel's filter, flattened, then zeros up to the predictor's width.
+LogicalResult lowerReorganizeGradient(Operation *op, LoweringContext &ctx) {
+  auto reorg = cast<gp::ReorganizeGradientOp>(op);
+  Value g = reorg.getGradient(), y = reorg.getResult();
+  auto gt = cast<RankedTensorType>(g.getType());
+  auto yt = cast<RankedTensorType>(y.getType());
+  if (!gt.getElementType().isF32())
+    return op->emitError("only f32 gradients are reorganised on the "
+                         "accelerator");
+  RegionAttr rg = ctx.region(g), ry = ctx.region(y);
+  if (!rg || !ry)
+    return failure();
+  if (!rowMajorEquivalent(yt, ry.getLayout()))
+    return op->emitError("expected row-major predictor targets");
+  int64_t k = gt.getDimSize(0), width = yt.getDimSize(1);
+  int64_t inner = gt.getNumElements() / std::max<int64_t>(k, 1);
+  bool hwio = gt.getRank() == 4 &&
+              rg.getLayout() == ArrayRef<int64_t>{2, 3, 1, 0};
+  if (!hwio && !rowMajorEquivalent(gt, rg.getLayout()))
+    return op->emitError("expected a row-major or [KH][KW][I][O] weight "
+                         "gradient");
+  int64_t taps = hwio ? gt.getDimSize(2) * gt.getDimSize(3) : 1;
+  int64_t ci = hwio ? gt.getDimSize(1) : inner;
+  int64_t budget = ctx.spadElems() / 2;
+  int64_t kb = std::min<int64_t>(k, budget / (inner + width));
+  if (hwio)
+    kb = std::min<int64_t>(kb, 2047);
+  if (kb < 1 || width > (1 << 19) || taps > 2047)
+    return op->emitError("one filter of ")
+           << inner << " elements does not fit the reorganisation's tiles";
+  InstBuilder &ib = ctx.ib;
+  unsigned parity = 0;
+  for (int64_t k0 = 0; k0 < k; k0 += kb) {
+    int64_t kk = std::min(kb, k - k0);
+    int64_t in = (parity++ % 2) * budget, out = in + kb * inner;
+    if (width > inner)
+      ib.vec(isa::VecFunct::Fill, kk, width - inner,
+             View{out + inner, width, 1}, View{0, 0, 0}, View{0, 0, 0}, 0.0f);
+    if (!hwio) {
+      ib.load(rg.getOffset() + 4 * uint64_t(k0 * inner), out,
+              DmaBox::rows(kk, inner, inner, width), ctx.cls(g));
+    } else {
+      // [tap][i][k] of this block on chip, then out[k][i*taps + tap].
+      DmaBox box;
+      box.dim[0] = {kk, 0, 0, 1, 1};
+      box.dim[1] = {ci, 0, 0, k, kk};
+      box.dim[2] = {taps, 0, 0, ci * k, ci * kk};
+      ib.load(rg.getOffset() + 4 * uint64_t(k0), in, box, ctx.cls(g));
+      for (int64_t t = 0; t < taps; ++t)
+        ib.vec(isa::VecFunct::Copy, kk, ci, View{out + t, width, taps},
+               View{in + t * ci * kk, 1, kk});
+    }
+    ib.store(ry.getOffset() + 4 * uint64_t(k0 * width), out,
+             DmaBox::rows(kk, width, width, width), ctx.cls(y));
+  }
+  return success();
+}
+
 } // namespace
 
 void populateADAGPLowerings(LoweringRegistry &r) {
+  r.add(gp::ReorganizeGradientOp::getOperationName(),
+        lowerReorganizeGradient);
   r.add(gp::ReorganizeOp::getOperationName(), lowerReorganize);
   r.add(gp::ExpandPredictionOp::getOperationName(), lowerExpandPrediction);
 }

@@ -1,8 +1,9 @@
-//===- LowerLoss.cpp - Softmax cross-entropy on the xent instruction ------===//
+//===- LowerLoss.cpp - Losses: cross-entropy on xent, squared error -------===//
 //
 // One `xent` computes the mean loss, the gradient (scaled by the incoming
 // gradient over the batch) and the hits. A loss op and its gradient op on
-// the same logits and labels become a single instruction.
+// the same logits and labels become a single instruction. The squared
+// error (ADA-GP's predictor loss) runs on the vector unit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,11 +87,78 @@ LogicalResult lowerLossGrad(Operation *op, LoweringContext &ctx) {
                   *seed / double(g.getLogits().getType().getDimSize(0)));
 }
 
+/// The mean squared error and its gradient stream the prediction and the
+/// target (stored alike) through the scratchpad in chunks: `sub`, then
+/// `rowsumsq_acc` into one element (the loss) or `mul` by the incoming
+/// gradient and `muli 2/numel` (the gradient).
+LogicalResult lowerMSE(Operation *op, LoweringContext &ctx, Value p, Value t,
+                       Value grad, Value out) {
+  RegionAttr rp = ctx.region(p), rt = ctx.region(t), ro = ctx.region(out);
+  RegionAttr rg = grad ? ctx.region(grad) : RegionAttr();
+  if (!rp || !rt || !ro || (grad && !rg))
+    return failure();
+  if (rp.getLayout() != rt.getLayout() ||
+      (grad && rp.getLayout() != ro.getLayout()))
+    return op->emitError("prediction, target and gradient of a squared "
+                         "error must be stored alike on the accelerator");
+  int64_t n = numElements(p.getType());
+  InstBuilder &ib = ctx.ib;
+  // The scalar (sum or incoming gradient) at 0, then two buffers of
+  // (prediction, target).
+  const int64_t sAddr = 0, base = 16;
+  int64_t chunk =
+      std::min<int64_t>({n, (ctx.spadElems() - base) / 4, 65536});
+  if (chunk < 1)
+    return op->emitError("the scratchpad is too small for a squared error");
+  if (grad)
+    ib.load(rg.getOffset(), sAddr, DmaBox::contiguous(1), ctx.cls(grad));
+  unsigned parity = 0;
+  for (int64_t e0 = 0; e0 < n; e0 += chunk) {
+    int64_t ec = std::min(chunk, n - e0);
+    int64_t pa = base + (parity++ % 2) * 2 * chunk, ta = pa + chunk;
+    ib.load(rp.getOffset() + 4 * uint64_t(e0), pa, DmaBox::contiguous(ec),
+            ctx.cls(p));
+    ib.load(rt.getOffset() + 4 * uint64_t(e0), ta, DmaBox::contiguous(ec),
+            ctx.cls(t));
+    ib.vec(isa::VecFunct::Sub, 1, ec, View{pa, 0, 1}, View{pa, 0, 1},
+           View{ta, 0, 1});
+    if (!grad) {
+      ib.vec(e0 == 0 ? isa::VecFunct::RowSumSq : isa::VecFunct::RowSumSqAcc,
+             1, ec, View{sAddr, 0, 0}, View{pa, 0, 1});
+      continue;
+    }
+    ib.vec(isa::VecFunct::Mul, 1, ec, View{pa, 0, 1}, View{pa, 0, 1},
+           View{sAddr, 0, 0});
+    ib.vec(isa::VecFunct::MulImm, 1, ec, View{pa, 0, 1}, View{pa, 0, 1},
+           View{0, 0, 0}, float(2.0 / double(n)));
+    ib.store(ro.getOffset() + 4 * uint64_t(e0), pa, DmaBox::contiguous(ec),
+             ctx.cls(out));
+  }
+  if (!grad) {
+    ib.vec(isa::VecFunct::MulImm, 1, 1, View{sAddr, 0, 1}, View{sAddr, 0, 1},
+           View{0, 0, 0}, float(1.0 / double(n)));
+    ib.store(ro.getOffset(), sAddr, DmaBox::contiguous(1), ctx.cls(out));
+  }
+  return success();
+}
+
 } // namespace
 
 void populateLossLowerings(LoweringRegistry &r) {
   r.add(train::SoftmaxCrossEntropyOp::getOperationName(), lowerLoss);
   r.add(train::SoftmaxCrossEntropyGradOp::getOperationName(), lowerLossGrad);
+  r.add(train::MSELossOp::getOperationName(),
+        [](Operation *op, LoweringContext &ctx) {
+          auto m = cast<train::MSELossOp>(op);
+          return lowerMSE(op, ctx, m.getPrediction(), m.getTarget(), Value(),
+                          m.getLoss());
+        });
+  r.add(train::MSELossGradOp::getOperationName(),
+        [](Operation *op, LoweringContext &ctx) {
+          auto m = cast<train::MSELossGradOp>(op);
+          return lowerMSE(op, ctx, m.getPrediction(), m.getTarget(),
+                          m.getGrad(), m.getResult());
+        });
 }
 
 } // namespace adagp::accel

@@ -73,8 +73,9 @@ LogicalResult emitUpdate(Operation *op, LoweringContext &ctx,
       return op->emitError("the step counter is not on the scalar core");
     isa::Phase saved = ib.getPhase();
     ib.setPhase(isa::Phase::Control);
-    unsigned t = ctx.allocRegister(op), one = ctx.allocRegister(op),
-             base = ctx.allocRegister(op), pw = ctx.allocRegister(op);
+    unsigned t = ctx.scratchRegister(op, 0), one = ctx.scratchRegister(op, 1),
+             base = ctx.scratchRegister(op, 2),
+             pw = ctx.scratchRegister(op, 3);
     using isa::ScalarFunct;
     ib.sopi(ScalarFunct::Add, t, it->second, 1);
     ib.sopi(ScalarFunct::I2F, t, t, 0);

@@ -158,9 +158,29 @@ LogicalResult lowerLRSchedule(Operation *op, LoweringContext &ctx) {
   return success();
 }
 
+/// An integer scalar (a step counter) as a 0-d f32 tensor in DRAM for the
+/// vector unit: `i2f` on the scalar core, then a narrowing `sst`.
+LogicalResult lowerSIToFP(Operation *op, LoweringContext &ctx) {
+  auto cvt = cast<arith::SIToFPOp>(op);
+  auto it = ctx.regs.find(cvt.getIn());
+  if (it == ctx.regs.end())
+    return op->emitError("operand is not a scalar the accelerator computes");
+  auto type = dyn_cast<RankedTensorType>(cvt.getType());
+  if (!type || type.getRank() != 0 || !type.getElementType().isF32())
+    return op->emitError("only 0-d f32 conversions run on the scalar core");
+  RegionAttr r = ctx.region(cvt.getResult());
+  if (!r)
+    return failure();
+  unsigned reg = ctx.scratchRegister(op, 0);
+  ctx.ib.sopi(ScalarFunct::I2F, reg, it->second, 0);
+  ctx.ib.sst(isa::SMemFunct::DramF32, reg, int64_t(r.getOffset()));
+  return success();
+}
+
 } // namespace
 
 void populateScalarLowerings(LoweringRegistry &r) {
+  r.add(arith::SIToFPOp::getOperationName(), lowerSIToFP);
   r.add(ml_program::GlobalLoadOp::getOperationName(), lowerGlobalLoad);
   r.add(ml_program::GlobalStoreOp::getOperationName(), lowerGlobalStore);
   r.add(tensor::ExtractOp::getOperationName(), lowerExtract);

@@ -168,19 +168,22 @@ LogicalResult lowerConcat(Operation *op, LoweringContext &ctx) {
         return op->emitError("concatenation of operands stored in different "
                              "orders is not supported on the accelerator");
     }
-    if (cols > budget || cols > 65536)
-      return op->emitError("one row of ")
-             << cols << " elements of a concatenation operand does not fit "
-             << "the scratchpad twice";
+    // Rows are contiguous on both sides, so a long row goes in pieces.
+    int64_t piece = std::min<int64_t>({cols, budget, 65536});
     int64_t rowsPer =
-        std::max<int64_t>(1, std::min<int64_t>({outer, budget / cols, 65536}));
+        piece < cols ? 1
+                     : std::max<int64_t>(
+                           1, std::min<int64_t>({outer, budget / cols, 65536}));
     for (int64_t r0 = 0; r0 < outer; r0 += rowsPer) {
       int64_t rr = std::min(rowsPer, outer - r0);
-      int64_t chip = (parity++ % 2) * budget;
-      ib.load(rs.getOffset() + 4 * uint64_t(r0 * cols), chip,
-              DmaBox::rows(rr, cols, cols, cols), ctx.cls(src));
-      ib.store(rd.getOffset() + 4 * uint64_t(r0 * total + offset), chip,
-               DmaBox::rows(rr, cols, total, cols), ctx.cls(dst));
+      for (int64_t c0 = 0; c0 < cols; c0 += piece) {
+        int64_t cc = std::min(piece, cols - c0);
+        int64_t chip = (parity++ % 2) * budget;
+        ib.load(rs.getOffset() + 4 * uint64_t(r0 * cols + c0), chip,
+                DmaBox::rows(rr, cc, cols, cc), ctx.cls(src));
+        ib.store(rd.getOffset() + 4 * uint64_t(r0 * total + offset + c0),
+                 chip, DmaBox::rows(rr, cc, total, cc), ctx.cls(dst));
+      }
     }
     offset += cols;
   }

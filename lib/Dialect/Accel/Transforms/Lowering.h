@@ -243,6 +243,14 @@ public:
   /// core (the step counter, the learning rate).
   llvm::DenseMap<mlir::Value, unsigned> regs;
   unsigned allocRegister(mlir::Operation *op);
+  /// A register for temporaries that die within one op's lowering, shared
+  /// by all ops (index < 8).
+  unsigned scratchRegister(mlir::Operation *op, unsigned index) {
+    while (scratch.size() <= index)
+      scratch.push_back(allocRegister(op));
+    return scratch[index];
+  }
+  llvm::SmallVector<unsigned, 8> scratch;
   unsigned nextRegister = 4; // r1..r3: the driver; r31: return address
 
   /// Ops already lowered together with an earlier one.
