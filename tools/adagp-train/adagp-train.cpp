@@ -233,6 +233,11 @@ static cl::opt<std::string>
 static cl::opt<double> predictorLr("predictor-lr",
                                    cl::desc("The predictor's learning rate"),
                                    cl::init(1e-3), cl::cat(adagpCategory));
+static cl::opt<bool> perLayerPredictions(
+    "per-layer-predictions",
+    cl::desc("Run the predictor after each layer in GP steps instead of "
+             "once for all layers (the same result; for checking that)"),
+    cl::init(false), cl::cat(adagpCategory));
 static cl::opt<std::string> baselineFlag(
     "baseline",
     cl::desc("What the predictor network's output is added to: mean (a "
@@ -720,14 +725,16 @@ int main(int argc, char **argv) {
         ",adagp-insert-predictors{{pooled-size={0} predictor-width={1} "
         "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
         "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
-        "seed={10} baseline={12} baseline-momentum={13}{11}}",
+        "seed={10} baseline={12} baseline-momentum={13} "
+        "batched-predictions={14}{11}}",
         pooledSize.getValue(), predictorWidth.getValue(),
         predictorDepth.getValue(), predictorHidden.getValue(),
         predictorOptimizer.getValue(), num(predictorLr.getValue()),
         linearLayers.getValue(), headLayer.getValue(), biasMode.getValue(),
         maxOutputs.getValue(), seed.getValue(),
         layerList.empty() ? "" : " layers=" + layerList,
-        baselineFlag.getValue(), num(baselineMomentum.getValue()));
+        baselineFlag.getValue(), num(baselineMomentum.getValue()),
+        perLayerPredictions ? "false" : "true");
     pipeline += llvm::formatv(
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "

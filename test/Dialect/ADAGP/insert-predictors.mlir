@@ -1,4 +1,5 @@
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" | FileCheck %s
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 batched-predictions=false" | FileCheck %s --check-prefix=PERLAYER
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict baseline=none linear=freeze" | FileCheck %s --check-prefix=OPTS
 
 // The shared predictor's parameters, its optimizer state and the ADA-GP
@@ -52,22 +53,29 @@
 // CHECK: ml_program.global_store @adagp.predictor_loss = %[[PLOSS]]
 // CHECK: return
 
-// @gp_step: the forward pass; each predicted layer is updated right after
-// it ran, from its own reorganized output; no backward pass except the
+// @gp_step: the forward pass; the reorganized output of each predicted
+// layer is kept (not its activations); one predictor call for all layers
+// after the forward pass; each layer's rows mapped back onto its weight
+// gradient and applied by the model's optimizer; no backward pass except the
 // head's exact gradient from the loss.
 // CHECK-LABEL: func.func @gp_step(
 // CHECK: %[[GCONV:.*]] = nn.conv2d %arg0, %conv.weight, %conv.bias
 // CHECK-NEXT: %[[GS1:.*]] = adagp.reorganize %[[GCONV]]
-// CHECK: nn.gemm %{{.*}}, %adagp.predictor.head.weight
-// CHECK: nn.slice %adagp.predictor.baseline{{.*}} {sizes = array<i64: 4, 64>, starts = array<i64: 0, 0>
-// CHECK: %[[G1:.*]] = adagp.expand_prediction %{{.*}}, %{{.*}} : tensor<4x64xf32>, tensor<f32> -> tensor<4x1x3x3xf32>
-// CHECK: train.sgd_update %conv.weight, %[[G1]], %conv.weight.momentum
+// CHECK: %[[GX1:.*]] = nn.concat %[[GS1]], %{{.*}} {axis = 1 : i64}
 // CHECK: %[[GFC1:.*]] = nn.gemm %{{.*}}, %fc1.weight, %fc1.bias
-// CHECK-NEXT: adagp.reorganize %[[GFC1]]
-// CHECK: nn.slice %adagp.predictor.baseline{{.*}} {sizes = array<i64: 8, 64>, starts = array<i64: 4, 0>
-// CHECK: %[[G2:.*]] = adagp.expand_prediction %{{.*}}, %{{.*}} : tensor<8x64xf32>, tensor<f32> -> tensor<8x64xf32>
-// CHECK: train.sgd_update %fc1.weight, %[[G2]], %fc1.weight.momentum
+// CHECK-NEXT: %[[GS2:.*]] = adagp.reorganize %[[GFC1]]
+// CHECK: %[[GX2:.*]] = nn.concat %[[GS2]], %{{.*}} {axis = 1 : i64}
 // CHECK: %[[LOGITS:.*]] = nn.gemm %{{.*}}, %fc2.weight, %fc2.bias
+// CHECK: %[[GX:.*]] = nn.concat %[[GX1]], %[[GX2]] {axis = 0 : i64} : tensor<4x2x2x2xf32>, tensor<8x2x2x2xf32>
+// CHECK: nn.conv2d %[[GX]], %adagp.predictor.conv0.weight
+// CHECK: %[[GNET:.*]] = nn.gemm %{{.*}}, %adagp.predictor.head.weight
+// CHECK: %[[GROWS:.*]] = nn.add %[[GNET]], %adagp.predictor.baseline{{.*}} : tensor<12x64xf32>, tensor<12x64xf32>
+// CHECK: %[[R1:.*]] = nn.slice %[[GROWS]] {sizes = array<i64: 4, 64>, starts = array<i64: 0, 0>
+// CHECK: %[[G1:.*]] = adagp.expand_prediction %[[R1]], %{{.*}} : tensor<4x64xf32>, tensor<f32> -> tensor<4x1x3x3xf32>
+// CHECK: train.sgd_update %conv.weight, %[[G1]], %conv.weight.momentum
+// CHECK: %[[R2:.*]] = nn.slice %[[GROWS]] {sizes = array<i64: 8, 64>, starts = array<i64: 4, 0>
+// CHECK: %[[G2:.*]] = adagp.expand_prediction %[[R2]], %{{.*}} : tensor<8x64xf32>, tensor<f32> -> tensor<8x64xf32>
+// CHECK: train.sgd_update %fc1.weight, %[[G2]], %fc1.weight.momentum
 // CHECK: %[[LOSS:.*]] = train.softmax_cross_entropy %[[LOGITS]], %arg1
 // CHECK: train.softmax_cross_entropy_grad
 // CHECK-NOT: nn.conv2d_filter_grad
@@ -94,3 +102,19 @@
 // OPTS: train.sgd_update %conv.bias,
 // OPTS-NOT: adagp.expand_prediction
 // OPTS: return
+
+// batched-predictions=false: each predicted layer is updated right after it
+// ran, with a predictor call of its own.
+// PERLAYER-LABEL: func.func @gp_step(
+// PERLAYER: %[[C:.*]] = nn.conv2d %arg0, %conv.weight, %conv.bias
+// PERLAYER-NEXT: adagp.reorganize %[[C]]
+// PERLAYER: nn.gemm %{{.*}}, %adagp.predictor.head.weight
+// PERLAYER: nn.slice %adagp.predictor.baseline{{.*}} {sizes = array<i64: 4, 64>, starts = array<i64: 0, 0>
+// PERLAYER: adagp.expand_prediction %{{.*}} : tensor<4x64xf32>, tensor<f32> -> tensor<4x1x3x3xf32>
+// PERLAYER: train.sgd_update %conv.weight,
+// PERLAYER: %[[F:.*]] = nn.gemm %{{.*}}, %fc1.weight, %fc1.bias
+// PERLAYER-NEXT: adagp.reorganize %[[F]]
+// PERLAYER: nn.gemm %{{.*}}, %adagp.predictor.head.weight
+// PERLAYER: nn.slice %adagp.predictor.baseline{{.*}} {sizes = array<i64: 8, 64>, starts = array<i64: 4, 0>
+// PERLAYER: train.sgd_update %fc1.weight,
+// PERLAYER: nn.gemm %{{.*}}, %fc2.weight, %fc2.bias

@@ -76,6 +76,10 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "none (the network alone, as in the paper)">,
     Option<"baselineMomentum", "baseline-momentum", "double", "0.9",
            "Momentum of the per-channel running mean gradient">,
+    Option<"batchedPredictions", "batched-predictions", "bool", "true",
+           "In @gp_step, run the predictor once on all layers' samples "
+           "after the forward pass (the same result, far fewer operations) "
+           "instead of once after each layer">,
     Option<"scaleMomentum", "scale-momentum", "double", "0.9",
            "Momentum of the running RMS of each layer's gradient">,
     Option<"seed", "seed", "uint64_t", "0",

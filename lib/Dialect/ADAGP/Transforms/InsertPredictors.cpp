@@ -733,6 +733,47 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
     return success();
   };
 
+  // Maps a layer's predicted rows onto its weight (and bias) gradient and
+  // applies the model's optimizer update.
+  auto applyPrediction = [&](Layer &layer, Operation *copy,
+                             Value rows) -> LogicalResult {
+    Value filterRows = rows;
+    if (predictBias)
+      filterRows = nn::SliceOp::create(
+          b, loc, rows, b.getDenseI64ArrayAttr({0, 0}),
+          b.getDenseI64ArrayAttr({layer.channels, filterWidth}),
+          b.getDenseI64ArrayAttr({1, 1}));
+    Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
+    Value grad = gp::ExpandPredictionOp::create(b, loc, layer.weightType,
+                                                filterRows, scale);
+    Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
+                                           : cast<nn::GemmOp>(copy).getB();
+    if (failed(applyUpdate(layer.weight, weight, grad)))
+      return failure();
+    if (predictBias && !layer.bias.empty()) {
+      Value column = nn::SliceOp::create(
+          b, loc, rows, b.getDenseI64ArrayAttr({0, filterWidth}),
+          b.getDenseI64ArrayAttr({layer.channels, 1}),
+          b.getDenseI64ArrayAttr({1, 1}));
+      Value biasScale =
+          globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex);
+      Value gb = nn::MulOp::create(
+          b, loc, nn::ReshapeOp::create(b, loc, layer.biasType, column),
+          biasScale);
+      Value biasValue = isa<nn::Conv2DOp>(copy) ? copy->getOperand(2)
+                                                : cast<nn::GemmOp>(copy).getC();
+      if (failed(applyUpdate(layer.bias, biasValue, gb)))
+        return failure();
+    }
+    return success();
+  };
+  struct Pending {
+    Layer *layer;
+    Operation *copy;
+    Value sample;
+  };
+  SmallVector<Pending> pending;
+
   // The forward pass, layer by layer, each predicted layer updated right
   // after it ran.
   IRMapping mapping;
@@ -763,8 +804,14 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
     if (it == layerOf.end() || it->second->gp != Layer::GP::Predict)
       continue;
     Layer &layer = *it->second;
-    Value x = buildSample(b, loc, copy->getResult(0), layer);
-    Value rows = buildPredictor(b, loc, x);
+    Value sample = buildSample(b, loc, copy->getResult(0), layer);
+    if (batchedPredictions) {
+      // Only the small reorganized samples wait for the end of the forward
+      // pass; the layer's activations do not.
+      pending.push_back({&layer, copy, sample});
+      continue;
+    }
+    Value rows = buildPredictor(b, loc, sample);
     if (baseline == "mean")
       rows = nn::AddOp::create(
           b, loc, rows,
@@ -773,32 +820,36 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
               b.getDenseI64ArrayAttr({rowOffset[layer.predictedIndex], 0}),
               b.getDenseI64ArrayAttr({layer.channels, width}),
               b.getDenseI64ArrayAttr({1, 1})));
-    Value filterRows = rows;
-    if (predictBias)
-      filterRows = nn::SliceOp::create(
-          b, loc, rows, b.getDenseI64ArrayAttr({0, 0}),
-          b.getDenseI64ArrayAttr({layer.channels, filterWidth}),
-          b.getDenseI64ArrayAttr({1, 1}));
-    Value scale =
-        globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
-    Value grad = gp::ExpandPredictionOp::create(b, loc, layer.weightType,
-                                                filterRows, scale);
-    Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
-                                           : cast<nn::GemmOp>(copy).getB();
-    if (failed(applyUpdate(layer.weight, weight, grad)))
+    if (failed(applyPrediction(layer, copy, rows)))
       return failure();
-    if (predictBias && !layer.bias.empty()) {
-      Value column = nn::SliceOp::create(
-          b, loc, rows, b.getDenseI64ArrayAttr({0, filterWidth}),
-          b.getDenseI64ArrayAttr({layer.channels, 1}),
-          b.getDenseI64ArrayAttr({1, 1}));
-      Value biasScale = globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex);
-      Value gb = nn::MulOp::create(
-          b, loc, nn::ReshapeOp::create(b, loc, layer.biasType, column),
-          biasScale);
-      Value biasValue = isa<nn::Conv2DOp>(copy) ? copy->getOperand(2)
-                                                : cast<nn::GemmOp>(copy).getC();
-      if (failed(applyUpdate(layer.bias, biasValue, gb)))
+  }
+  if (!pending.empty()) {
+    // One predictor call for all layers. The result is the same as calling
+    // it after each layer: within a step no layer's forward pass sees the
+    // update of an earlier one, and the predictor does not change.
+    llvm::sort(pending, [](const Pending &l, const Pending &r) {
+      return l.layer->predictedIndex < r.layer->predictedIndex;
+    });
+    SmallVector<Value> samples;
+    for (Pending &p : pending)
+      samples.push_back(p.sample);
+    Value x = samples.size() == 1
+                  ? samples[0]
+                  : Value(nn::ConcatOp::create(b, loc, samples,
+                                               b.getI64IntegerAttr(0)));
+    Value all = buildPredictor(b, loc, x);
+    if (baseline == "mean")
+      all = nn::AddOp::create(b, loc, all, load(b, loc, baselineGlobal()));
+    for (Pending &p : pending) {
+      Value rows = pending.size() == 1
+                       ? all
+                       : Value(nn::SliceOp::create(
+                             b, loc, all,
+                             b.getDenseI64ArrayAttr(
+                                 {rowOffset[p.layer->predictedIndex], 0}),
+                             b.getDenseI64ArrayAttr({p.layer->channels, width}),
+                             b.getDenseI64ArrayAttr({1, 1})));
+      if (failed(applyPrediction(*p.layer, p.copy, rows)))
         return failure();
     }
   }
