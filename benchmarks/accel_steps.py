@@ -131,7 +131,9 @@ def main():
                     progs[mode] = os.path.join(work, mode + ".agp")
                     cmd = [f"{args.bin}/adagp-compile", model,
                            "--target=accel", f"--mode={mode}",
-                           f"--batch-size={args.batch}", "-o", progs[mode]]
+                           f"--batch-size={args.batch}",
+                           # Dropout has no accelerator lowering.
+                           "--train=dropout=false", "-o", progs[mode]]
                     if args.config:
                         cmd.append(f"--accel-config={args.config}")
                     run(cmd)

@@ -29,7 +29,7 @@ struct AccelPipelineOptions
                                             "default configuration"),
                              llvm::cl::init("")};
   Option<std::string> mode{*this, "mode",
-                           llvm::cl::desc("Training loop: bp"),
+                           llvm::cl::desc("Training loop: bp, gp or adagp"),
                            llvm::cl::init("bp")};
 };
 

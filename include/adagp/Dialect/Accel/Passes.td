@@ -150,8 +150,9 @@ def AccelBuildProgram : Pass<"accel-build-program", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"bp\"",
-           "Which step the training loop runs: bp (the only mode without "
-           "the ADA-GP schedule)">,
+           "Which step the training loop runs: bp (@bp_step), gp "
+           "(@gp_step) or adagp (each step asks the host's schedule stream "
+           "for BP or GP)">,
   ];
   let dependentDialects = ["::adagp::accel::AccelDialect"];
 }

@@ -201,18 +201,19 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
   if (!rs || !rd)
     return failure();
   int64_t rank = st.getRank();
-  if (storageOrder(rs.getLayout(), rank) !=
-          llvm::to_vector(llvm::seq<int64_t>(0, rank)) ||
-      storageOrder(rd.getLayout(), rank) !=
-          llvm::to_vector(llvm::seq<int64_t>(0, rank)))
-    return op->emitError("slices of tensors that are not stored row-major "
-                         "are not supported on the accelerator");
+  // Source and result are walked in the same storage order (row-major, or
+  // channel-last for activations: a channel slice is a strided box).
+  SmallVector<int64_t> order = storageOrder(rs.getLayout(), rank);
+  if (storageOrder(rd.getLayout(), rank) != order)
+    return op->emitError("a slice stored in another order than its operand "
+                         "is not supported on the accelerator");
   ArrayRef<int64_t> starts = slice.getStarts(), sizes = slice.getSizes(),
                     steps = slice.getSteps();
   // Innermost first: (size, DRAM stride).
   SmallVector<std::pair<int64_t, int64_t>> dims;
   int64_t stride = 1, base = 0;
-  for (int64_t d = rank - 1; d >= 0; --d) {
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    int64_t d = order[i];
     base += starts[d] * stride;
     if (sizes[d] != 1)
       dims.push_back({sizes[d], stride * steps[d]});

@@ -33,7 +33,8 @@ void buildAccelPipeline(OpPassManager &pm,
 void registerAccelPipeline() {
   PassPipelineRegistration<AccelPipelineOptions>(
       "adagp-accel-pipeline",
-      "Compile @bp_step and @eval_step into an accelerator training program: "
+      "Compile @bp_step (mode=bp), @gp_step (mode=gp) or both (mode=adagp) "
+      "and @eval_step into an accelerator training program: "
       "DRAM plan, tiling, lowering to accel instructions, the training loop, "
       "dependency tokens",
       buildAccelPipeline);
