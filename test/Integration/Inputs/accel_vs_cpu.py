@@ -139,6 +139,24 @@ def check(model, args, work):
                 worst_update = max(worst_update, err / upd)
         if rel >= worst:
             worst, worst_name = rel, name
+    if args.reference and args.mode == "bp":
+        # PyTorch's float64 gradients: after one SGD step from zero velocity
+        # every trained parameter is p - lr * g, whatever the momentum.
+        ref_dir = os.path.join(work, "pytorch")
+        run([sys.executable, args.reference, "grads", model, "--inputs", x,
+             "--labels", y, "-o", ref_dir], log)
+        times["ref_sim"] = times["ref_cpu"] = 0.0
+        for f in sorted(os.listdir(ref_dir)):
+            name = f[:-4]
+            g = np.load(os.path.join(ref_dir, f)).astype(np.float64)
+            update = args.lr * g
+            expected = inits[name].astype(np.float64) - update
+            scale = max(np.linalg.norm(update), 1e-30)
+            for side in ("sim", "cpu"):
+                got = np.load(os.path.join(work, side, f)).astype(np.float64)
+                times["ref_" + side] = max(
+                    times["ref_" + side],
+                    np.linalg.norm(got - expected) / scale)
     return worst, worst_name, worst_update, len(names), times
 
 
@@ -155,6 +173,12 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tolerance", type=float, default=1e-4)
     p.add_argument("--keep", help="keep the work files in this directory")
+    p.add_argument("--reference", metavar="REF_PY",
+                   help="scripts/reference/ref.py: with --mode bp, also "
+                        "compare both sides' updates with PyTorch's float64 "
+                        "gradients (worst error relative to the update)")
+    p.add_argument("--lr", type=float, default=0.01,
+                   help="the learning rate both tools use (their default)")
     args = p.parse_args()
     failed = False
     print(f"{'model':24s} {'params':>6s} {'worst rel L2':>12s} "
@@ -172,9 +196,13 @@ def main():
                 continue
         ok = worst <= args.tolerance
         failed |= not ok
+        ref = ""
+        if "ref_sim" in t:
+            ref = (f"  vs PyTorch (of update): sim {t['ref_sim']:.2e}, "
+                   f"cpu {t['ref_cpu']:.2e}")
         print(f"{name:24s} {n:6d} {worst:12.2e} {upd:11.2e}  {tensor}  "
               f"[{t['compile']:.1f}/{t['sim']:.1f}/{t['cpu']:.1f}]"
-              f"{'' if ok else '  ABOVE TOLERANCE'}", flush=True)
+              f"{'' if ok else '  ABOVE TOLERANCE'}{ref}", flush=True)
     return 1 if failed else 0
 
 
