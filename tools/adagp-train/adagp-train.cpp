@@ -90,9 +90,9 @@ static cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum"),
                               cl::init(false), cl::cat(category));
 static cl::opt<double> weightDecay("weight-decay", cl::desc("Weight decay"),
                                    cl::init(0.0), cl::cat(category));
-static cl::opt<std::string>
-    lrSchedule("lr-schedule", cl::desc("constant, step or cosine"),
-               cl::init("constant"), cl::cat(category));
+static cl::opt<std::string> lrSchedule("lr-schedule",
+                                       cl::desc("constant, step or cosine"),
+                                       cl::init("constant"), cl::cat(category));
 static cl::opt<int64_t>
     lrStepSize("lr-step-size",
                cl::desc("Steps between decays of the step schedule"),
@@ -168,9 +168,10 @@ static cl::opt<std::string>
                   "prediction (GP) by the schedule's policy; gp: every step "
                   "a GP step (an ablation)"),
          cl::init("bp"), cl::cat(category));
-static cl::opt<std::string>
-    policyFlag("policy", cl::desc("adaptive (default) or fixed"),
-               cl::init("adaptive"), cl::cat(adagpCategory));
+static cl::opt<std::string> policyFlag("policy",
+                                       cl::desc("adaptive (default) or fixed"),
+                                       cl::init("adaptive"),
+                                       cl::cat(adagpCategory));
 static cl::opt<std::string>
     unitFlag("unit", cl::desc("What fixed runs count: batch or epoch"),
              cl::init("batch"), cl::cat(adagpCategory));
@@ -227,9 +228,10 @@ static cl::opt<int64_t> predictorHidden("predictor-hidden",
                                         cl::desc("Hidden units of the "
                                                  "predictor"),
                                         cl::init(64), cl::cat(adagpCategory));
-static cl::opt<std::string>
-    predictorOptimizer("predictor-optimizer", cl::desc("adam or sgd"),
-                       cl::init("adam"), cl::cat(adagpCategory));
+static cl::opt<std::string> predictorOptimizer("predictor-optimizer",
+                                               cl::desc("adam or sgd"),
+                                               cl::init("adam"),
+                                               cl::cat(adagpCategory));
 static cl::opt<double> predictorLr("predictor-lr",
                                    cl::desc("The predictor's learning rate"),
                                    cl::init(1e-3), cl::cat(adagpCategory));
@@ -404,16 +406,16 @@ bool loadCheckpoint(adagp::CPUEngine &engine, Position &pos,
             object->getString("mode").value_or("bp").str();
     return false;
   }
-  if (object && object->getInteger("seed").value_or(-1) !=
-                    static_cast<int64_t>(seed)) {
+  if (object &&
+      object->getInteger("seed").value_or(-1) != static_cast<int64_t>(seed)) {
     error = "the checkpoint in '" + checkpointDir +
             "' was made with another --seed";
     return false;
   }
   for (const adagp::GlobalInfo &g : engine.globals()) {
     adagp::NpyArray a;
-    std::string path = checkpointGlobalsDir(checkpointDir) + "/" + g.name +
-                       ".npy";
+    std::string path =
+        checkpointGlobalsDir(checkpointDir) + "/" + g.name + ".npy";
     if (!adagp::readNpy(path, a, error))
       return false;
     if (a.dtype != g.dtype || static_cast<int64_t>(a.data.size()) != g.bytes) {
@@ -513,8 +515,7 @@ int main(int argc, char **argv) {
   if (mode != "bp" && mode != "adagp" && mode != "gp")
     return fail("--mode must be bp, adagp or gp, got '" + mode + "'");
   if (mode == "adagp" && policyFlag != "adaptive" && policyFlag != "fixed")
-    return fail("--policy must be adaptive or fixed, got '" + policyFlag +
-                "'");
+    return fail("--policy must be adaptive or fixed, got '" + policyFlag + "'");
   // The schedule's ranges, named as flags (the pass names its attributes).
   if (mode != "bp") {
     if (warmupEpochs < 0 || bpRun < 1 || gpRun < 1 || minGpRun < 1)
@@ -543,8 +544,9 @@ int main(int argc, char **argv) {
     return fail("--optimizer must be sgd, adam or adamw, got '" + optimizer +
                 "'");
   if (!(lr > 0) || !std::isfinite(lr))
-    return fail(llvm::formatv("--lr must be positive, got {0}", num(lr.getValue()))
-                    .str());
+    return fail(
+        llvm::formatv("--lr must be positive, got {0}", num(lr.getValue()))
+            .str());
   if (!(momentum >= 0 && momentum <= 1))
     return fail(llvm::formatv("--momentum must be in [0, 1], got {0}",
                               num(momentum.getValue()))
@@ -623,8 +625,7 @@ int main(int argc, char **argv) {
                                 inputType.getDimSize(3)};
 
   if (data.preprocessed) {
-    if (static_cast<int64_t>(data.rawInputs.size()) !=
-        batchSize * shape.size())
+    if (static_cast<int64_t>(data.rawInputs.size()) != batchSize * shape.size())
       return fail(llvm::formatv("{0} has shape {1}, but the model expects "
                                 "[{2}, {3}, {4}, {5}]",
                                 inputsFile, inputArray.shapeString(),
@@ -636,8 +637,7 @@ int main(int argc, char **argv) {
     data.test = adagp::data::synthetic(512, classes, 28, 28, seed + 1);
     data.description = "synthetic";
   } else if (datasetSpec == "fashion-mnist") {
-    if (!adagp::data::loadFashionMNIST(dataDir,
-                                       data.train, data.test, error))
+    if (!adagp::data::loadFashionMNIST(dataDir, data.train, data.test, error))
       return fail(error);
     data.description = "Fashion-MNIST";
   } else if (llvm::StringRef(datasetSpec).starts_with("idx:")) {
@@ -711,10 +711,10 @@ int main(int argc, char **argv) {
       optimizer.getValue(), num(lr.getValue()), num(momentum.getValue()),
       nesterov ? "true" : "false", num(weightDecay.getValue()),
       lrSchedule.getValue(), lrStepSize.getValue(), num(lrGamma.getValue()),
-      std::max<int64_t>(1, steps > 0 ? steps.getValue()
-                                     : epochs * std::max<int64_t>(
-                                                    1, data.train.count /
-                                                           batchSize)),
+      std::max<int64_t>(
+          1, steps > 0
+                 ? steps.getValue()
+                 : epochs * std::max<int64_t>(1, data.train.count / batchSize)),
       num(lrMin.getValue()), dumpGradients.empty() ? "false" : "true",
       noDropout ? "false" : "true");
   if (mode != "bp") {
@@ -743,8 +743,8 @@ int main(int argc, char **argv) {
         mode == "gp" ? "gp" : policyFlag.getValue(), unitFlag.getValue(),
         warmupEpochs.getValue(), bpRun.getValue(), gpRun.getValue(),
         minGpRun.getValue(), maxGpRun.getValue(), num(growth.getValue()),
-        num(minQuality.getValue()), num(lowQuality.getValue()), num(highQuality.getValue()),
-        num(lossMargin.getValue()));
+        num(minQuality.getValue()), num(lowQuality.getValue()),
+        num(highQuality.getValue()), num(lossMargin.getValue()));
   }
   if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
     return 1;
@@ -796,10 +796,10 @@ int main(int argc, char **argv) {
   };
 
   if (!dumpGradients.empty()) {
-    std::vector<int64_t> order = data.preprocessed
-                                     ? std::vector<int64_t>()
-                                     : adagp::data::epochPermutation(
-                                           data.train.count, seed, pos.epoch);
+    std::vector<int64_t> order =
+        data.preprocessed
+            ? std::vector<int64_t>()
+            : adagp::data::epochPermutation(data.train.count, seed, pos.epoch);
     fillTrainBatch(order, pos.batch);
     // @gradients returns the loss, then the gradients in `parameters`
     // order.
@@ -826,15 +826,14 @@ int main(int argc, char **argv) {
         return fail(error);
     }
     if (!quiet)
-      llvm::outs() << llvm::formatv("loss {0:f6}; {1} gradients in {2}\n",
-                                    loss, parameters.size(),
+      llvm::outs() << llvm::formatv("loss {0:f6}; {1} gradients in {2}\n", loss,
+                                    parameters.size(),
                                     dumpGradients.getValue());
   }
 
   int64_t batchesPerEpoch =
       data.preprocessed ? 1 : data.train.count / batchSize;
-  int64_t maxSteps = steps > 0 ? steps.getValue()
-                               : epochs * batchesPerEpoch;
+  int64_t maxSteps = steps > 0 ? steps.getValue() : epochs * batchesPerEpoch;
   ProgressBar progress(!quiet && ::isatty(2));
   std::vector<float> logits(batchSize * classes);
   bool stepMetrics = !noStepMetrics;
@@ -855,8 +854,7 @@ int main(int argc, char **argv) {
         indices[i] = start + (i < n ? i : 0);
       adagp::data::preprocess(data.test, indices.data(), batchSize, shape,
                               adagp::data::kFashionMNISTMean,
-                              adagp::data::kFashionMNISTStd,
-                              testInputs.data());
+                              adagp::data::kFashionMNISTStd, testInputs.data());
       if (failed(engine.call("eval_step", {testInputs.data(), logits.data()},
                              error)))
         return false;
@@ -908,24 +906,22 @@ int main(int argc, char **argv) {
       return false;
     }
     double trainLoss = pos.lossCount ? pos.lossSum / pos.lossCount : 0;
-    llvm::json::Object record{{"epoch", pos.epoch + 1},
-                              {"train_loss", trainLoss},
-                              {"seconds", seconds},
-                              {"images_per_second", epochImages / seconds},
-                              {"steps", pos.step},
-                              {"bp_steps", pos.bpSteps},
-                              {"gp_steps", pos.gpSteps}};
+    llvm::json::Object record{
+        {"epoch", pos.epoch + 1}, {"train_loss", trainLoss},
+        {"seconds", seconds},     {"images_per_second", epochImages / seconds},
+        {"steps", pos.step},      {"bp_steps", pos.bpSteps},
+        {"gp_steps", pos.gpSteps}};
     if (!std::isnan(accuracy)) {
       record["test_loss"] = testLoss;
       record["test_accuracy"] = accuracy;
     }
     metrics.add(std::move(record));
     if (!quiet) {
-      std::string split =
-          mode == "bp" ? ""
-                       : llvm::formatv(", {0} BP + {1} GP steps", pos.bpSteps,
-                                       pos.gpSteps)
-                             .str();
+      std::string split = mode == "bp"
+                              ? ""
+                              : llvm::formatv(", {0} BP + {1} GP steps",
+                                              pos.bpSteps, pos.gpSteps)
+                                    .str();
       llvm::outs() << llvm::formatv(
           "epoch {0}/{1}: train loss {2:f4}, test loss {3:f4}, test accuracy "
           "{4:f2}%, {5:f1} s, {6:f0} images/s{7}\n",
@@ -997,8 +993,8 @@ int main(int argc, char **argv) {
     double elapsed = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - epochStart)
                          .count();
-    progress.show(pos.epoch + 1, epochs, pos.batch, batchesPerEpoch,
-                  stepLoss, epochImages / std::max(elapsed, 1e-9));
+    progress.show(pos.epoch + 1, epochs, pos.batch, batchesPerEpoch, stepLoss,
+                  epochImages / std::max(elapsed, 1e-9));
     if (!checkpointDir.empty() && checkpointEvery > 0 &&
         pos.step % checkpointEvery == 0 &&
         (!saveCheckpoint(engine, pos, error) || !metrics.flush(error)))
@@ -1036,8 +1032,8 @@ int main(int argc, char **argv) {
       return fail(error);
   }
   // The last epoch ends after its last step.
-  if (host.error.empty() && pos.batch >= batchesPerEpoch &&
-      pos.step > 0 && epochOpen)
+  if (host.error.empty() && pos.batch >= batchesPerEpoch && pos.step > 0 &&
+      epochOpen)
     finishEpoch();
   progress.clear();
   if (!host.error.empty())

@@ -29,8 +29,8 @@ typedef struct adagp_host {
   /* One finished step: mode 0 = BP, 1 = GP; the training loss; in BP steps
    * the predictor's loss and quality (cosine similarity of predicted and
    * true gradients), NaN in GP steps. */
-  void (*report)(void *context, int64_t mode, float loss,
-                 float predictor_loss, float quality);
+  void (*report)(void *context, int64_t mode, float loss, float predictor_loss,
+                 float quality);
 } adagp_host;
 
 /* Installs the callbacks (copied); null removes them. Without a host,

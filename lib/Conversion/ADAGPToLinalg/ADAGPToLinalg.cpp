@@ -68,64 +68,62 @@ struct ReorganizePattern : OpConversionPattern<gp::ReorganizeOp> {
       // Iteration space (c, i, j, h, w).
       AffineExpr c, i, j, hh, ww;
       bindDims(ctx, c, i, j, hh, ww);
-      SmallVector<AffineMap> maps = {
-          AffineMap::get(5, 0, {c, hh, ww}, ctx),
-          AffineMap::get(5, 0, {i, hh}, ctx),
-          AffineMap::get(5, 0, {j, ww}, ctx),
-          AffineMap::get(5, 0, {c, i, j}, ctx)};
+      SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {c, hh, ww}, ctx),
+                                     AffineMap::get(5, 0, {i, hh}, ctx),
+                                     AffineMap::get(5, 0, {j, ww}, ctx),
+                                     AffineMap::get(5, 0, {c, i, j}, ctx)};
       SmallVector<utils::IteratorType> iterators = {
           utils::IteratorType::parallel, utils::IteratorType::parallel,
           utils::IteratorType::parallel, utils::IteratorType::reduction,
           utils::IteratorType::reduction};
-      pooled =
-          linalg::GenericOp::create(
-              rewriter, loc, pooledType, ValueRange{sum, rows, cols},
-              ValueRange{filledTensor(rewriter, loc, pooledType, 0.0)}, maps,
-              iterators,
-              [&](OpBuilder &b, Location l, ValueRange a) {
-                Value weight = arith::MulFOp::create(b, l, a[1], a[2]);
-                Value term = arith::MulFOp::create(b, l, a[0], weight);
-                Value sum = reassocAdd(b, l, a[3], term);
-                linalg::YieldOp::create(b, l, sum);
-              })
-              .getResult(0);
+      pooled = linalg::GenericOp::create(
+                   rewriter, loc, pooledType, ValueRange{sum, rows, cols},
+                   ValueRange{filledTensor(rewriter, loc, pooledType, 0.0)},
+                   maps, iterators,
+                   [&](OpBuilder &b, Location l, ValueRange a) {
+                     Value weight = arith::MulFOp::create(b, l, a[1], a[2]);
+                     Value term = arith::MulFOp::create(b, l, a[0], weight);
+                     Value sum = reassocAdd(b, l, a[3], term);
+                     linalg::YieldOp::create(b, l, sum);
+                   })
+                   .getResult(0);
       pooled = reshapeTo(rewriter, loc, pooled, resultType);
     } else {
       // A linear layer: each feature's batch mean fills its map.
       Value scale = floatConstant(rewriter, loc, element, 1.0 / double(n));
       auto map = AffineMap::get(4, 0, {getAffineDimExpr(0, ctx)}, ctx);
-      pooled = linalg::GenericOp::create(
-                   rewriter, loc, resultType, ValueRange{sum},
-                   ValueRange{emptyTensor(rewriter, loc, resultType)},
-                   SmallVector<AffineMap>{map,
-                                          rewriter.getMultiDimIdentityMap(4)},
-                   SmallVector<utils::IteratorType>(
-                       4, utils::IteratorType::parallel),
-                   [&](OpBuilder &b, Location l, ValueRange a) {
-                     Value v = arith::MulFOp::create(b, l, a[0], scale);
-                     linalg::YieldOp::create(b, l, v);
-                   })
-                   .getResult(0);
+      pooled =
+          linalg::GenericOp::create(
+              rewriter, loc, resultType, ValueRange{sum},
+              ValueRange{emptyTensor(rewriter, loc, resultType)},
+              SmallVector<AffineMap>{map, rewriter.getMultiDimIdentityMap(4)},
+              SmallVector<utils::IteratorType>(4,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                Value v = arith::MulFOp::create(b, l, a[0], scale);
+                linalg::YieldOp::create(b, l, v);
+              })
+              .getResult(0);
     }
     if (op.getNormalize()) {
       SmallVector<int64_t> all = {0, 1, 2, 3};
-      Value squares = reduce(
-          rewriter, loc, pooled, all, /*keepdims=*/false, 0.0,
-          [](OpBuilder &b, Location l, ValueRange a) {
-            return reassocAdd(b, l, a[0],
-                              arith::MulFOp::create(b, l, a[1], a[1]));
-          });
+      Value squares =
+          reduce(rewriter, loc, pooled, all, /*keepdims=*/false, 0.0,
+                 [](OpBuilder &b, Location l, ValueRange a) {
+                   return reassocAdd(b, l, a[0],
+                                     arith::MulFOp::create(b, l, a[1], a[1]));
+                 });
       double count = double(resultType.getNumElements());
-      pooled = elementwise(
-          rewriter, loc, resultType, ValueRange{pooled, squares},
-          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-            Value mean = arith::DivFOp::create(
-                b, l, a[1], floatConstant(b, l, element, count));
-            Value safe = arith::AddFOp::create(
-                b, l, mean, floatConstant(b, l, element, 1e-12));
-            return arith::MulFOp::create(b, l, a[0],
-                                         math::RsqrtOp::create(b, l, safe));
-          });
+      pooled =
+          elementwise(rewriter, loc, resultType, ValueRange{pooled, squares},
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        Value mean = arith::DivFOp::create(
+                            b, l, a[1], floatConstant(b, l, element, count));
+                        Value safe = arith::AddFOp::create(
+                            b, l, mean, floatConstant(b, l, element, 1e-12));
+                        return arith::MulFOp::create(
+                            b, l, a[0], math::RsqrtOp::create(b, l, safe));
+                      });
     }
     rewriter.replaceOp(op, pooled);
     return success();
@@ -154,8 +152,7 @@ struct ReorganizeGradientPattern
   }
 };
 
-struct ExpandPredictionPattern
-    : OpConversionPattern<gp::ExpandPredictionOp> {
+struct ExpandPredictionPattern : OpConversionPattern<gp::ExpandPredictionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(gp::ExpandPredictionOp op, OpAdaptor adaptor,
@@ -167,9 +164,8 @@ struct ExpandPredictionPattern
     auto columnsType =
         RankedTensorType::get({k, filter}, resultType.getElementType());
     Value columns = tensor::ExtractSliceOp::create(
-        rewriter, loc, columnsType, adaptor.getPrediction(),
-        ValueRange{}, ValueRange{}, ValueRange{},
-        rewriter.getDenseI64ArrayAttr({0, 0}),
+        rewriter, loc, columnsType, adaptor.getPrediction(), ValueRange{},
+        ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr({0, 0}),
         rewriter.getDenseI64ArrayAttr({k, filter}),
         rewriter.getDenseI64ArrayAttr({1, 1}));
     Value shaped = reshapeTo(rewriter, loc, columns, resultType);
@@ -188,9 +184,9 @@ struct NextBatchPattern : OpConversionPattern<gp::NextBatchOp> {
   LogicalResult
   matchAndRewrite(gp::NextBatchOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto call = cpu::HostCallOp::create(rewriter, op.getLoc(),
-                                        op->getResultTypes(), "next_batch",
-                                        ValueRange{});
+    auto call =
+        cpu::HostCallOp::create(rewriter, op.getLoc(), op->getResultTypes(),
+                                "next_batch", ValueRange{});
     rewriter.replaceOp(op, call.getResults());
     return success();
   }
@@ -219,8 +215,7 @@ struct ConvertADAGPToLinalg
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     patterns.add<ReorganizePattern, ReorganizeGradientPattern,
-                 ExpandPredictionPattern, NextBatchPattern, ReportPattern>(
-        ctx);
+                 ExpandPredictionPattern, NextBatchPattern, ReportPattern>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -67,9 +67,8 @@ LogicalResult ReorganizeGradientOp::verify() {
                        "got ")
            << gradient;
   if (result.getDimSize(0) != gradient.getDimSize(0))
-    return emitOpError("has ")
-           << result.getDimSize(0) << " rows for " << gradient.getDimSize(0)
-           << " output channels";
+    return emitOpError("has ") << result.getDimSize(0) << " rows for "
+                               << gradient.getDimSize(0) << " output channels";
   if (result.getDimSize(1) < filterSize(gradient))
     return emitOpError("rows of width ")
            << result.getDimSize(1) << " cannot hold filters of "
@@ -104,9 +103,8 @@ LogicalResult NextBatchOp::verify() {
     return emitOpError("needs static batch shapes");
   if (inputs.getRank() < 1 ||
       inputs.getDimSize(0) != getLabels().getType().getDimSize(0))
-    return emitOpError("has ")
-           << getLabels().getType().getDimSize(0) << " labels for a batch of "
-           << inputs;
+    return emitOpError("has ") << getLabels().getType().getDimSize(0)
+                               << " labels for a batch of " << inputs;
   return success();
 }
 
@@ -117,8 +115,8 @@ LogicalResult ScheduleOp::verify() {
     return emitOpError("policy must be bp, gp, fixed or adaptive, got '")
            << policy << "'";
   if (getUnit() != "batch" && getUnit() != "epoch")
-    return emitOpError("unit must be batch or epoch, got '") << getUnit()
-                                                             << "'";
+    return emitOpError("unit must be batch or epoch, got '")
+           << getUnit() << "'";
   if (policy == "adaptive" && getUnit() != "batch")
     return emitOpError("the adaptive policy counts batches (unit = batch)");
   auto positive = [&](int64_t v, StringRef name) -> LogicalResult {
@@ -154,8 +152,7 @@ LogicalResult ScheduleOp::verify() {
   return success();
 }
 
-LogicalResult
-ScheduleOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+LogicalResult ScheduleOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   for (auto [name, ref] :
        {std::pair<StringRef, FlatSymbolRefAttr>{"bp_step", getBpStepAttr()},
         {"gp_step", getGpStepAttr()}}) {

@@ -125,19 +125,20 @@ LogicalResult InsertPredictors::checkOptions() {
            << option << "' ";
   };
   if (pooledSize < 1 || pooledSize > 32)
-    return fail("pooled-size") << "must be in [1, 32], got " << int64_t(pooledSize);
+    return fail("pooled-size")
+           << "must be in [1, 32], got " << int64_t(pooledSize);
   if (predictorWidth < 1 || predictorWidth > 256)
-    return fail("predictor-width") << "must be in [1, 256], got "
-                                   << int64_t(predictorWidth);
+    return fail("predictor-width")
+           << "must be in [1, 256], got " << int64_t(predictorWidth);
   if (predictorDepth < 0 || predictorDepth > 8)
-    return fail("predictor-depth") << "must be in [0, 8], got "
-                                   << int64_t(predictorDepth);
+    return fail("predictor-depth")
+           << "must be in [0, 8], got " << int64_t(predictorDepth);
   if (predictorHidden < 1 || predictorHidden > 4096)
-    return fail("predictor-hidden") << "must be in [1, 4096], got "
-                                    << int64_t(predictorHidden);
+    return fail("predictor-hidden")
+           << "must be in [1, 4096], got " << int64_t(predictorHidden);
   if (maxOutputs < 1 || maxOutputs > (1 << 20))
-    return fail("max-outputs") << "must be in [1, 1048576], got "
-                               << int64_t(maxOutputs);
+    return fail("max-outputs")
+           << "must be in [1, 1048576], got " << int64_t(maxOutputs);
   if (linear != "predict" && linear != "freeze")
     return fail("linear") << "must be predict or freeze, got '" << linear
                           << "'";
@@ -149,20 +150,19 @@ LogicalResult InsertPredictors::checkOptions() {
   if (batchNorm != "freeze")
     return fail("batch-norm") << "must be freeze, got '" << batchNorm << "'";
   if (predictorOptimizer != "adam" && predictorOptimizer != "sgd")
-    return fail("predictor-optimizer") << "must be adam or sgd, got '"
-                                       << predictorOptimizer << "'";
+    return fail("predictor-optimizer")
+           << "must be adam or sgd, got '" << predictorOptimizer << "'";
   if (!(predictorLr > 0 && predictorLr <= 1))
-    return fail("predictor-lr") << "must be in (0, 1], got "
-                                << double(predictorLr);
+    return fail("predictor-lr")
+           << "must be in (0, 1], got " << double(predictorLr);
   if (!(scaleMomentum >= 0 && scaleMomentum < 1))
-    return fail("scale-momentum") << "must be in [0, 1), got "
-                                  << double(scaleMomentum);
+    return fail("scale-momentum")
+           << "must be in [0, 1), got " << double(scaleMomentum);
   if (baseline != "mean" && baseline != "none")
-    return fail("baseline") << "must be mean or none, got '" << baseline
-                            << "'";
+    return fail("baseline") << "must be mean or none, got '" << baseline << "'";
   if (!(baselineMomentum >= 0 && baselineMomentum < 1))
-    return fail("baseline-momentum") << "must be in [0, 1), got "
-                                     << double(baselineMomentum);
+    return fail("baseline-momentum")
+           << "must be in [0, 1), got " << double(baselineMomentum);
   return success();
 }
 
@@ -224,11 +224,13 @@ LogicalResult InsertPredictors::findLayers(func::FuncOp forward) {
   for (const std::string &name : layerNames)
     chosen.insert(name);
   for (StringRef name : chosen.keys())
-    if (llvm::none_of(modelLayers, [&](const Layer &l) { return l.weight == name; }))
+    if (llvm::none_of(modelLayers,
+                      [&](const Layer &l) { return l.weight == name; }))
       return module.emitError("--adagp-insert-predictors: option 'layers' "
                               "names '")
-             << name << "', which is not the weight of a trainable "
-                        "convolution or linear layer";
+             << name
+             << "', which is not the weight of a trainable "
+                "convolution or linear layer";
   for (auto [i, layer] : llvm::enumerate(modelLayers)) {
     bool isHead = i + 1 == modelLayers.size();
     if (isHead && head != "predict") {
@@ -273,9 +275,9 @@ ml_program::GlobalOp InsertPredictors::createGlobal(StringRef name,
   }
   OpBuilder b(module.getContext());
   b.setInsertionPointAfter(globalsAnchor);
-  auto global = ml_program::GlobalOp::create(
-      b, globalsAnchor->getLoc(), name, type, /*is_mutable=*/true, value,
-      b.getStringAttr("private"));
+  auto global = ml_program::GlobalOp::create(b, globalsAnchor->getLoc(), name,
+                                             type, /*is_mutable=*/true, value,
+                                             b.getStringAttr("private"));
   symbols->insert(global);
   globalsAnchor = global;
   return global;
@@ -290,11 +292,11 @@ void InsertPredictors::createPredictorGlobals() {
     SmallVector<float> values(type.getNumElements());
     for (float &v : values)
       v = static_cast<float>(rng.uniform(bound));
-    Attribute value = element.isF32()
-                          ? DenseElementsAttr::get(type, ArrayRef(values))
-                          : DenseElementsAttr::get(
-                                type, ArrayRef<double>(SmallVector<double>(
-                                          values.begin(), values.end())));
+    Attribute value =
+        element.isF32()
+            ? DenseElementsAttr::get(type, ArrayRef(values))
+            : DenseElementsAttr::get(type, ArrayRef<double>(SmallVector<double>(
+                                               values.begin(), values.end())));
     std::string full = (kPredictorPrefix + name).str();
     createGlobal(full, type, value);
     predictorParams.push_back(full);
@@ -326,14 +328,13 @@ Value InsertPredictors::constant(OpBuilder &b, Location loc,
   Attribute attr =
       element.isF32()
           ? DenseElementsAttr::get(type, values)
-          : DenseElementsAttr::get(
-                type, ArrayRef<double>(
-                          SmallVector<double>(values.begin(), values.end())));
+          : DenseElementsAttr::get(type, ArrayRef<double>(SmallVector<double>(
+                                             values.begin(), values.end())));
   return arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));
 }
 
-Value InsertPredictors::splat(OpBuilder &b, Location loc,
-                              RankedTensorType type, double v) {
+Value InsertPredictors::splat(OpBuilder &b, Location loc, RankedTensorType type,
+                              double v) {
   return arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), v)));
@@ -345,8 +346,7 @@ Value InsertPredictors::globalElement(OpBuilder &b, Location loc,
   Value one = nn::SliceOp::create(b, loc, all, b.getDenseI64ArrayAttr({index}),
                                   b.getDenseI64ArrayAttr({1}),
                                   b.getDenseI64ArrayAttr({1}));
-  return nn::ReshapeOp::create(b, loc, RankedTensorType::get({}, element),
-                               one);
+  return nn::ReshapeOp::create(b, loc, RankedTensorType::get({}, element), one);
 }
 
 Value InsertPredictors::buildPredictor(OpBuilder &b, Location loc, Value x,
@@ -381,9 +381,8 @@ Value InsertPredictors::buildSample(OpBuilder &b, Location loc, Value output,
                                     const Layer &layer) {
   int64_t p = pooledSize;
   auto sampleType = RankedTensorType::get({layer.channels, 1, p, p}, element);
-  Value sample = gp::ReorganizeOp::create(b, loc, sampleType, output,
-                                          b.getI64IntegerAttr(p),
-                                          b.getBoolAttr(true));
+  Value sample = gp::ReorganizeOp::create(
+      b, loc, sampleType, output, b.getI64IntegerAttr(p), b.getBoolAttr(true));
   // The layer's relative depth, so that the shared predictor can tell
   // layers apart.
   double code = double(layer.predictedIndex + 1) / double(predicted.size());
@@ -414,8 +413,8 @@ static Operation *findLayerOp(func::FuncOp step, const Layer &layer) {
   step.walk([&](Operation *op) {
     if (op->getName() != layer.forwardOp->getName())
       return;
-    Value weight = isa<nn::Conv2DOp>(op) ? op->getOperand(1)
-                                         : cast<nn::GemmOp>(op).getB();
+    Value weight =
+        isa<nn::Conv2DOp>(op) ? op->getOperand(1) : cast<nn::GemmOp>(op).getB();
     // The forward op: the same attributes and types (a linear layer's
     // input gradient also multiplies by its weight, untransposed).
     if (auto load = loadOf(weight);
@@ -461,9 +460,8 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
       for (int64_t i = 0; i < cast<RankedTensorType>(g.getType()).getRank();
            ++i)
         axes.push_back(i);
-      Value mean = nn::ReduceMeanOp::create(b, loc, squares,
-                                            b.getDenseI64ArrayAttr(axes),
-                                            b.getBoolAttr(false));
+      Value mean = nn::ReduceMeanOp::create(
+          b, loc, squares, b.getDenseI64ArrayAttr(axes), b.getBoolAttr(false));
       return Value(nn::SqrtOp::create(
           b, loc, nn::AddOp::create(b, loc, mean, tiny(1e-30))));
     };
@@ -483,8 +481,8 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
       if (!layer->bias.empty() && biasUpdate != updates.end()) {
         Value gb = gradientOf(biasUpdate->second);
         rmsB = rms(gb);
-        column = nn::ReshapeOp::create(
-            b, loc, columnType, nn::DivOp::create(b, loc, gb, rmsB));
+        column = nn::ReshapeOp::create(b, loc, columnType,
+                                       nn::DivOp::create(b, loc, gb, rmsB));
       }
       rmsBiases.push_back(rmsB);
       target = nn::ConcatOp::create(b, loc, ValueRange{target, column},
@@ -524,9 +522,9 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
   // cosine similarity of predicted and true (normalised) gradients.
   auto rowSums = [&](Value a, Value c) -> Value {
     Value product = nn::MulOp::create(b, loc, a, c);
-    Value sums = nn::ReduceSumOp::create(b, loc, product,
-                                         b.getDenseI64ArrayAttr({1}),
-                                         b.getBoolAttr(true)); // [rows, 1]
+    Value sums =
+        nn::ReduceSumOp::create(b, loc, product, b.getDenseI64ArrayAttr({1}),
+                                b.getBoolAttr(true)); // [rows, 1]
     return sums;
   };
   int64_t numLayers = predicted.size();
@@ -554,9 +552,8 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
           nn::AddOp::create(
               b, loc, nn::MulOp::create(b, loc, predictionNorms, targetNorms),
               tiny(1e-30))));
-  Value quality = nn::ReduceMeanOp::create(b, loc, cosines,
-                                           b.getDenseI64ArrayAttr({0, 1}),
-                                           b.getBoolAttr(false));
+  Value quality = nn::ReduceMeanOp::create(
+      b, loc, cosines, b.getDenseI64ArrayAttr({0, 1}), b.getBoolAttr(false));
 
   // The predictor's update.
   auto grads = nn::differentiate(b, predictorLoss, params);
@@ -593,8 +590,7 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
       createGlobal(vName, type, zero);
       auto upd = train::SGDUpdateOp::create(
           b, loc, type, type, param, grad, load(b, loc, vName), rate,
-          b.getF64FloatAttr(0.9), b.getF64FloatAttr(0.0),
-          b.getBoolAttr(false));
+          b.getF64FloatAttr(0.9), b.getF64FloatAttr(0.0), b.getBoolAttr(false));
       stores.push_back({name, upd.getNewParam()});
       stores.push_back({vName, upd.getNewVelocity()});
     }
@@ -614,9 +610,9 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     Value old = load(b, loc, name);
     Value count = arith::SIToFPOp::create(
         b, loc, RankedTensorType::get({}, element), nextStep);
-    Value weight = nn::MaxOp::create(
-        b, loc, nn::ReciprocalOp::create(b, loc, count),
-        tiny(1.0 - scaleMomentum));
+    Value weight =
+        nn::MaxOp::create(b, loc, nn::ReciprocalOp::create(b, loc, count),
+                          tiny(1.0 - scaleMomentum));
     Value updated = nn::AddOp::create(
         b, loc, old,
         nn::MulOp::create(b, loc, weight, nn::SubOp::create(b, loc, now, old)));
@@ -628,9 +624,9 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     // (a prediction only ever uses earlier gradients).
     Value count = arith::SIToFPOp::create(
         b, loc, RankedTensorType::get({}, element), nextStep);
-    Value weight = nn::MaxOp::create(
-        b, loc, nn::ReciprocalOp::create(b, loc, count),
-        tiny(1.0 - baselineMomentum));
+    Value weight =
+        nn::MaxOp::create(b, loc, nn::ReciprocalOp::create(b, loc, count),
+                          tiny(1.0 - baselineMomentum));
     stores.push_back(
         {baselineGlobal(),
          nn::AddOp::create(
@@ -674,7 +670,8 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   Location loc = bpStep.getLoc();
   OpBuilder mb(module.getContext());
   mb.setInsertionPointAfter(bpStep);
-  auto func = func::FuncOp::create(mb, loc, "gp_step", bpStep.getFunctionType());
+  auto func =
+      func::FuncOp::create(mb, loc, "gp_step", bpStep.getFunctionType());
   symbols->insert(func);
   for (unsigned i = 0; i < bpStep.getNumArguments(); ++i)
     if (auto name = bpStep.getArgAttr(i, "onnx.name"))
@@ -686,8 +683,7 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   // What @gp_step shares with @bp_step: the step counter, the learning
   // rate, optimizer state. `fromBP` maps @bp_step's values.
   IRMapping fromBP;
-  for (auto [from, to] :
-       llvm::zip(bpStep.getArguments(), func.getArguments()))
+  for (auto [from, to] : llvm::zip(bpStep.getArguments(), func.getArguments()))
     fromBP.map(from, to);
   Value stepBP;
   bpStep.walk([&](ml_program::GlobalLoadOp l) {
@@ -726,8 +722,8 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
       // Skip the learning rate and step operands, which are not state.
       while (!loadOf(update->getOperand(state)))
         ++state;
-      stores.push_back({globalName(loadOf(update->getOperand(state))),
-                        copy->getResult(r)});
+      stores.push_back(
+          {globalName(loadOf(update->getOperand(state))), copy->getResult(r)});
       ++state;
     }
     return success();
@@ -865,16 +861,17 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   if (!lossBP)
     return bpStep.emitError("@bp_step has no loss");
   Value labels = func.getArguments().back();
-  Value loss = isa<train::SoftmaxCrossEntropyOp>(lossBP)
-                   ? Value(train::SoftmaxCrossEntropyOp::create(
-                         b, loc, scalarType, output, labels))
-                   : Value(train::MSELossOp::create(b, loc, scalarType, output,
-                                                    labels));
+  Value loss =
+      isa<train::SoftmaxCrossEntropyOp>(lossBP)
+          ? Value(train::SoftmaxCrossEntropyOp::create(b, loc, scalarType,
+                                                       output, labels))
+          : Value(train::MSELossOp::create(b, loc, scalarType, output, labels));
   SmallVector<std::pair<std::string, Value>> exact;
   for (Layer &layer : modelLayers) {
     if (layer.gp != Layer::GP::Exact)
       continue;
-    Operation *op = mapping.lookup(layer.forwardOp->getResult(0)).getDefiningOp();
+    Operation *op =
+        mapping.lookup(layer.forwardOp->getResult(0)).getDefiningOp();
     exact.push_back({layer.weight, isa<nn::Conv2DOp>(op)
                                        ? op->getOperand(1)
                                        : cast<nn::GemmOp>(op).getB()});
@@ -919,8 +916,7 @@ void InsertPredictors::createStateGlobals() {
   auto scalarType = RankedTensorType::get({}, element);
   auto stepType =
       RankedTensorType::get({}, IntegerType::get(&getContext(), 64));
-  auto vectorType =
-      RankedTensorType::get({int64_t(predicted.size())}, element);
+  auto vectorType = RankedTensorType::get({int64_t(predicted.size())}, element);
   auto zeros = [&](RankedTensorType type) {
     return DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType()));
   };
@@ -942,13 +938,13 @@ void InsertPredictors::createSchedule() {
   b.setInsertionPointToEnd(module.getBody());
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
-  gp::ScheduleOp::create(
-      b, module.getLoc(), FlatSymbolRefAttr::get(&getContext(), "bp_step"),
-      FlatSymbolRefAttr::get(&getContext(), "gp_step"),
-      FlatSymbolRefAttr::get(&getContext(), kQualityGlobal),
-      b.getStringAttr("adaptive"), b.getStringAttr("batch"), i64(1), i64(4),
-      i64(8), i64(1), i64(64), f64(2.0), f64(0.0), f64(0.1), f64(0.3),
-      f64(0.1));
+  gp::ScheduleOp::create(b, module.getLoc(),
+                         FlatSymbolRefAttr::get(&getContext(), "bp_step"),
+                         FlatSymbolRefAttr::get(&getContext(), "gp_step"),
+                         FlatSymbolRefAttr::get(&getContext(), kQualityGlobal),
+                         b.getStringAttr("adaptive"), b.getStringAttr("batch"),
+                         i64(1), i64(4), i64(8), i64(1), i64(64), f64(2.0),
+                         f64(0.0), f64(0.1), f64(0.3), f64(0.1));
 }
 
 void InsertPredictors::runOnOperation() {

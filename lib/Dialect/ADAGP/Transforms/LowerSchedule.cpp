@@ -52,7 +52,7 @@ struct StateGlobal {
   double initial; // gp_length starts at gp_run
 };
 constexpr StateGlobal kState[] = {
-    {"phase", false, 0},   // 0: BP run, 1: GP run
+    {"phase", false, 0},     // 0: BP run, 1: GP run
     {"remaining", false, 0}, // steps left in the current run
     {"gp_length", true, 0},  // length of the next GP run
     {"bp_loss", true, 0},    // moving average of BP losses
@@ -147,12 +147,12 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     std::string name = (gp::kSchedulePrefix + StringRef(s.name)).str();
     if (symbols.lookup(name))
       return schedule.emitError("the module already has a global @") << name;
-    double initial = StringRef(s.name) == "gp_length" ? double(p.gpRun)
-                                                      : s.initial;
+    double initial =
+        StringRef(s.name) == "gp_length" ? double(p.gpRun) : s.initial;
     auto type = s.isFloat ? f32Tensor : i64Tensor;
-    Attribute value =
-        s.isFloat ? Attribute(gb.getF32FloatAttr(float(initial)))
-                  : Attribute(gb.getI64IntegerAttr(int64_t(initial)));
+    Attribute value = s.isFloat
+                          ? Attribute(gb.getF32FloatAttr(float(initial)))
+                          : Attribute(gb.getI64IntegerAttr(int64_t(initial)));
     auto g = ml_program::GlobalOp::create(
         gb, loc, name, type, /*is_mutable=*/true,
         DenseElementsAttr::get(type, value), gb.getStringAttr("private"));
@@ -160,7 +160,8 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
   }
 
   OpBuilder mb(schedule);
-  auto train = func::FuncOp::create(mb, loc, "train", mb.getFunctionType({}, {}));
+  auto train =
+      func::FuncOp::create(mb, loc, "train", mb.getFunctionType({}, {}));
   train->setAttr("adagp.policy", mb.getStringAttr(p.policy));
   OpBuilder b = OpBuilder::atBlockEnd(train.addEntryBlock());
 
@@ -169,17 +170,16 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
   // region is empty. Keeping every tensor inside one region means the loop
   // carries no tensors, which one-shot bufferization requires of scf.while
   // (condition operands equivalent to the iteration arguments).
-  auto loop =
-      scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
+  auto loop = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
   b.createBlock(&loop.getAfter());
   scf::YieldOp::create(b, loc, ValueRange{});
   b.createBlock(&loop.getBefore());
   auto batch =
       gp::NextBatchOp::create(b, loc, inputsType, labelsType, i64Tensor);
   Value epoch = tensor::ExtractOp::create(b, loc, batch.getEpoch());
-  Value more = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::sge, epoch,
-      arith::ConstantIntOp::create(b, loc, 0, 64));
+  Value more =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, epoch,
+                            arith::ConstantIntOp::create(b, loc, 0, 64));
   auto guardMore = scf::IfOp::create(b, loc, TypeRange{}, more,
                                      /*withElseRegion=*/false);
   scf::ConditionOp::create(b, loc, more, ValueRange{});
@@ -219,9 +219,7 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
         SymbolRefAttr::get(b.getStringAttr(global)));
     return tensor::ExtractOp::create(b, loc, t, ValueRange{});
   };
-  auto stateName = [](StringRef s) {
-    return (gp::kSchedulePrefix + s).str();
-  };
+  auto stateName = [](StringRef s) { return (gp::kSchedulePrefix + s).str(); };
   auto loadState = [&](StringRef s, bool isFloat) {
     return loadScalar(stateName(s), isFloat ? f32 : i64);
   };
@@ -237,8 +235,8 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
   // The decision.
   Value warm = cmpi(arith::CmpIPredicate::slt, epoch, ci(p.warmupEpochs));
   Value isGP;
-  bool batchRuns = (p.policy == "fixed" && p.unit == "batch") ||
-                   p.policy == "adaptive";
+  bool batchRuns =
+      (p.policy == "fixed" && p.unit == "batch") || p.policy == "adaptive";
   Value runStart = ctrue(false);
   if (p.policy == "bp") {
     isGP = ctrue(false);
@@ -246,8 +244,8 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     isGP = ctrue(true);
   } else if (!batchRuns) {
     // Fixed runs of whole epochs.
-    Value sinceWarmup = arith::SubIOp::create(b, loc, epoch,
-                                              ci(p.warmupEpochs));
+    Value sinceWarmup =
+        arith::SubIOp::create(b, loc, epoch, ci(p.warmupEpochs));
     Value position =
         arith::RemSIOp::create(b, loc, sinceWarmup, ci(p.bpRun + p.gpRun));
     Value inGP = cmpi(arith::CmpIPredicate::sge, position, ci(p.bpRun));
@@ -284,8 +282,8 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     gpLength = sel(doSwitch, switchLength, gpLength);
     runStart = arith::AndIOp::create(b, loc, doSwitch, toGP);
     isGP = cmpi(arith::CmpIPredicate::eq, phase, ci(1));
-    remaining = sel(warm, remaining,
-                    arith::SubIOp::create(b, loc, remaining, ci(1)));
+    remaining =
+        sel(warm, remaining, arith::SubIOp::create(b, loc, remaining, ci(1)));
   }
 
   // The step.
@@ -338,12 +336,12 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     Value rising = arith::AndIOp::create(
         b, loc, isGP, cmpf(arith::CmpFPredicate::OGT, newGPLoss, limit));
     remaining = sel(rising, ci(0), remaining);
-    gpLength = sel(rising,
-                   arith::MaximumFOp::create(
-                       b, loc,
-                       arith::DivFOp::create(b, loc, gpLength, cf(p.growth)),
-                       cf(double(p.minGpRun))),
-                   gpLength);
+    gpLength =
+        sel(rising,
+            arith::MaximumFOp::create(
+                b, loc, arith::DivFOp::create(b, loc, gpLength, cf(p.growth)),
+                cf(double(p.minGpRun))),
+            gpLength);
   }
 
   auto store = [&](StringRef s, Value v) {
@@ -366,9 +364,9 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     return tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({}, v.getType()), ValueRange{v});
   };
-  gp::ReportOp::create(b, loc, asTensor(arith::ExtUIOp::create(b, loc, i64, isGP)),
-                       asTensor(loss),
-                       asTensor(sel(isBP, predictorLoss, nan)),
+  gp::ReportOp::create(b, loc,
+                       asTensor(arith::ExtUIOp::create(b, loc, i64, isGP)),
+                       asTensor(loss), asTensor(sel(isBP, predictorLoss, nan)),
                        asTensor(sel(isBP, stepQuality, nan)));
 
   b.setInsertionPointAfter(loop);
