@@ -49,7 +49,7 @@
 // CHECK: accel.load <dram = {{.*}}, chip = [[ROWS:0x[0-9a-f]+]], size = 18, {{.*}}phase = predictor>
 // CHECK-NEXT: accel.vec mul <rows = 2, cols = 1, d = [[OUT:0x[0-9a-f]+]], d_rs = 1, d_cs = 2, a = [[ROWS]], a_rs = 9, a_cs = 9, phase = predictor>
 // CHECK-COUNT-8: accel.vec mul <rows = 2, cols = 1, {{.*}}, a_rs = 9, a_cs = 9, phase = predictor>
-// CHECK-NEXT: accel.dmacfg store.d12 <dstride_a = 2, cstride_a = 2, size_b = 9, dstride_b = 2, cstride_b = 2, phase = predictor>
+// CHECK-NEXT: accel.dmacfg store.d12 <size_b = 9, dstride_b = 2, cstride_b = 2, phase = predictor>
 // CHECK: accel.store <dram = [[DW:0x[0-9a-f]+]], chip = [[OUT]], size = 2, {{.*}}tensor_class = gradient, phase = predictor>
 // and the update follows at once, from the predicted gradient.
 // CHECK: accel.load <dram = [[DW]], {{.*}}tensor_class = gradient, phase = update>

@@ -40,8 +40,18 @@ Operation *InstBuilder::emit(isa::Instruction inst, StringRef target,
 }
 
 void InstBuilder::dma(bool isLoad, uint64_t dram, int64_t chip,
-                      const DmaBox &box, isa::TensorClass cls) {
+                      const DmaBox &boxIn, isa::TensorClass cls) {
   using namespace isa;
+  // A DMACFG dimension of size 1 never steps: its on-chip stride (and its
+  // DRAM stride when it starts at 0) is irrelevant, so it is written as 0
+  // and cannot overflow its field.
+  DmaBox box = boxIn;
+  for (BoxDim &d : llvm::drop_begin(box.dim))
+    if (d.size == 1) {
+      d.cstride = 0;
+      if (d.start == 0)
+        d.dstride = 0;
+    }
   // All four DMACFG dimensions are written before every DMA so that each
   // DMA is self-contained; --accel-elide-dmacfg removes repeated writes.
   for (unsigned pair = 0; pair < 2; ++pair) {
