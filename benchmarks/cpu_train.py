@@ -190,12 +190,12 @@ def main():
         if "--steps" not in given:
             args.steps = 5
     torch.set_num_threads(args.threads)
-    work = tempfile.mkdtemp(prefix="adagp-train-bench-")
     results = dict(threads=args.threads, batch=BATCH, torch=torch.__version__)
-    if args.accuracy:
-        results["accuracy"] = accuracy(args, work)
-    if args.speed:
-        results["speed"] = speed(args, work)
+    with tempfile.TemporaryDirectory(prefix="adagp-train-bench-") as work:
+        if args.accuracy:
+            results["accuracy"] = accuracy(args, work)
+        if args.speed:
+            results["speed"] = speed(args, work)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
