@@ -29,9 +29,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -533,6 +535,21 @@ int main(int argc, char **argv) {
       return fail("--loss-margin must not be negative");
     if (unitFlag != "batch" && unitFlag != "epoch")
       return fail("--unit must be batch or epoch, got '" + unitFlag + "'");
+  }
+  // Output destinations are checked before the (long) training: a file
+  // created and removed next to each proves its directory writable.
+  for (const std::string *path :
+       {&saveFile.getValue(), &metricsFile.getValue()}) {
+    if (path->empty())
+      continue;
+    llvm::SmallString<256> probe;
+    int fd;
+    std::error_code ec =
+        llvm::sys::fs::createUniqueFile(*path + ".probe-%%%%%%", fd, probe);
+    if (ec)
+      return fail("cannot write " + *path + ": " + ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    llvm::sys::fs::remove(probe);
   }
   if (resume && checkpointDir.empty())
     return fail("--resume needs --checkpoint DIR");
