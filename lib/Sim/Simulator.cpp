@@ -46,60 +46,6 @@ unsigned queueIndex(Opcode op) {
   return static_cast<unsigned>(opcodeInfo(op).queue);
 }
 
-bool vecReadsB(VecFunct f) {
-  switch (f) {
-  case VecFunct::Add:
-  case VecFunct::Sub:
-  case VecFunct::Mul:
-  case VecFunct::Div:
-  case VecFunct::Max:
-  case VecFunct::Min:
-  case VecFunct::Axpy:
-  case VecFunct::Fma:
-  case VecFunct::Select:
-  case VecFunct::CmpGt:
-  case VecFunct::CmpGe:
-  case VecFunct::CmpEq:
-  case VecFunct::ReluGrad:
-  case VecFunct::LeakyReluGrad:
-  case VecFunct::SigmoidGrad:
-  case VecFunct::TanhGrad:
-  case VecFunct::GeluGrad:
-  case VecFunct::Affine:
-  case VecFunct::ColDot:
-  case VecFunct::ColDotAcc:
-  case VecFunct::RowDot:
-  case VecFunct::RowDotAcc:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool vecReadsD(VecFunct f) {
-  switch (f) {
-  case VecFunct::Fma:
-  case VecFunct::Select:
-  case VecFunct::ColSumAcc:
-  case VecFunct::ColMaxAcc:
-  case VecFunct::ColSumSqAcc:
-  case VecFunct::ColDotAcc:
-  case VecFunct::RowSumAcc:
-  case VecFunct::RowMaxAcc:
-  case VecFunct::RowSumSqAcc:
-  case VecFunct::RowDotAcc:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool isColReduction(VecFunct f) {
-  return f >= VecFunct::ColSum && f <= VecFunct::ColDotAcc;
-}
-bool isRowReduction(VecFunct f) {
-  return f >= VecFunct::RowSum && f <= VecFunct::RowArgmax;
-}
 
 /// Element passes of each vector function: simple and complex operations per
 /// element (docs/sim.md, "Vector unit").

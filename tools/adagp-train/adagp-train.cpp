@@ -525,8 +525,8 @@ int main(int argc, char **argv) {
                   "--gp-run and --min-gp-run must be at least 1");
     if (maxGpRun < minGpRun)
       return fail("--max-gp-run must be at least --min-gp-run");
-    if (!(growth >= 1))
-      return fail("--growth must be at least 1");
+    if (!(growth > 1))
+      return fail("--growth must be greater than 1");
     if (!(minQuality >= -1 && minQuality <= lowQuality &&
           lowQuality <= highQuality && highQuality <= 1))
       return fail("the quality thresholds need -1 <= --min-quality <= "

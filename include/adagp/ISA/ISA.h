@@ -178,6 +178,67 @@ enum class VecFunct : uint8_t {
       NumFuncts
 };
 
+/// Vector operand roles (docs/isa.md, "Vector unit"); the simulator and the
+/// compiler's dependency analysis both read them from here.
+/// Whether `f` reads its second source B.
+inline bool vecReadsB(VecFunct f) {
+  switch (f) {
+  case VecFunct::Add:
+  case VecFunct::Sub:
+  case VecFunct::Mul:
+  case VecFunct::Div:
+  case VecFunct::Max:
+  case VecFunct::Min:
+  case VecFunct::Axpy:
+  case VecFunct::Fma:
+  case VecFunct::Select:
+  case VecFunct::CmpGt:
+  case VecFunct::CmpGe:
+  case VecFunct::CmpEq:
+  case VecFunct::ReluGrad:
+  case VecFunct::LeakyReluGrad:
+  case VecFunct::SigmoidGrad:
+  case VecFunct::TanhGrad:
+  case VecFunct::GeluGrad:
+  case VecFunct::Affine:
+  case VecFunct::ColDot:
+  case VecFunct::ColDotAcc:
+  case VecFunct::RowDot:
+  case VecFunct::RowDotAcc:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Whether `f` also reads its destination D (accumulating forms, fma, select).
+inline bool vecReadsD(VecFunct f) {
+  switch (f) {
+  case VecFunct::Fma:
+  case VecFunct::Select:
+  case VecFunct::ColSumAcc:
+  case VecFunct::ColMaxAcc:
+  case VecFunct::ColSumSqAcc:
+  case VecFunct::ColDotAcc:
+  case VecFunct::RowSumAcc:
+  case VecFunct::RowMaxAcc:
+  case VecFunct::RowSumSqAcc:
+  case VecFunct::RowDotAcc:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Reductions over the rows (one output row) and over the columns (one
+/// output column).
+inline bool isColReduction(VecFunct f) {
+  return f >= VecFunct::ColSum && f <= VecFunct::ColDotAcc;
+}
+inline bool isRowReduction(VecFunct f) {
+  return f >= VecFunct::RowSum && f <= VecFunct::RowArgmax;
+}
+
 #define ADAGP_POOL_FUNCTS(X)                                                   \
   X(MaxFwd, "max")                                                             \
   X(AvgFwd, "avg")                                                             \

@@ -134,61 +134,6 @@ void spanOf(SmallVectorImpl<Interval> &out, int64_t base, int64_t rows,
   out.push_back({lo, hi + 1});
 }
 
-bool readsB(VecFunct f) {
-  switch (f) {
-  case VecFunct::Add:
-  case VecFunct::Sub:
-  case VecFunct::Mul:
-  case VecFunct::Div:
-  case VecFunct::Max:
-  case VecFunct::Min:
-  case VecFunct::Axpy:
-  case VecFunct::Fma:
-  case VecFunct::Select:
-  case VecFunct::CmpGt:
-  case VecFunct::CmpGe:
-  case VecFunct::CmpEq:
-  case VecFunct::ReluGrad:
-  case VecFunct::LeakyReluGrad:
-  case VecFunct::SigmoidGrad:
-  case VecFunct::TanhGrad:
-  case VecFunct::GeluGrad:
-  case VecFunct::Affine:
-  case VecFunct::ColDot:
-  case VecFunct::ColDotAcc:
-  case VecFunct::RowDot:
-  case VecFunct::RowDotAcc:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool readsD(VecFunct f) {
-  switch (f) {
-  case VecFunct::Fma:
-  case VecFunct::Select:
-  case VecFunct::ColSumAcc:
-  case VecFunct::ColMaxAcc:
-  case VecFunct::ColSumSqAcc:
-  case VecFunct::ColDotAcc:
-  case VecFunct::RowSumAcc:
-  case VecFunct::RowMaxAcc:
-  case VecFunct::RowSumSqAcc:
-  case VecFunct::RowDotAcc:
-    return true;
-  default:
-    return false;
-  }
-}
-
-bool isColReduction(VecFunct f) {
-  return f >= VecFunct::ColSum && f <= VecFunct::ColDotAcc;
-}
-bool isRowReduction(VecFunct f) {
-  return f >= VecFunct::RowSum && f <= VecFunct::RowArgmax;
-}
-
 /// The DRAM bytes a DMA box can touch, or nothing when a dimension has no
 /// in-range index.
 void dmaDramSpan(SmallVectorImpl<Interval> &out, int64_t dram,
@@ -215,19 +160,17 @@ Footprint footprintOf(const isa::Instruction &inst, DmaRegs &regs) {
   switch (inst.opcode) {
   case Opcode::DmaCfg: {
     auto fn = static_cast<isa::DmaCfgFunct>(inst.funct);
-    unsigned q = fn == isa::DmaCfgFunct::LoadD12 ||
-                         fn == isa::DmaCfgFunct::LoadD34
-                     ? 0
-                     : 1;
-    unsigned first = fn == isa::DmaCfgFunct::LoadD12 ||
-                             fn == isa::DmaCfgFunct::StoreD12
-                         ? 1
-                         : 3;
+    unsigned q =
+        fn == isa::DmaCfgFunct::LoadD12 || fn == isa::DmaCfgFunct::LoadD34 ? 0
+                                                                           : 1;
+    unsigned first =
+        fn == isa::DmaCfgFunct::LoadD12 || fn == isa::DmaCfgFunct::StoreD12 ? 1
+                                                                            : 3;
     using namespace isa::dmacfg;
     regs.dim[q][first] = {f[SizeA], f[StartA], f[ExtentA], f[DramStrideA],
                           f[ChipStrideA]};
-    regs.dim[q][first + 1] = {f[SizeB], f[StartB], f[ExtentB],
-                              f[DramStrideB], f[ChipStrideB]};
+    regs.dim[q][first + 1] = {f[SizeB], f[StartB], f[ExtentB], f[DramStrideB],
+                              f[ChipStrideB]};
     return fp;
   }
   case Opcode::Load:
@@ -288,16 +231,16 @@ Footprint footprintOf(const isa::Instruction &inst, DmaRegs &regs) {
     using namespace isa::vec;
     auto fn = static_cast<VecFunct>(inst.funct);
     int64_t rows = f[Rows], cols = f[Cols];
-    int64_t dRows = isColReduction(fn) ? 1 : rows;
-    int64_t dCols = isRowReduction(fn) ? 1 : cols;
+    int64_t dRows = isa::isColReduction(fn) ? 1 : rows;
+    int64_t dCols = isa::isRowReduction(fn) ? 1 : cols;
     SmallVector<Interval, 1> d;
     spanOf(d, f[D], dRows, dCols, f[DRowStride], f[DColStride]);
     fp.chipWrite.append(d);
-    if (readsD(fn))
+    if (isa::vecReadsD(fn))
       fp.chipRead.append(d);
     if (fn != VecFunct::Fill)
       spanOf(fp.chipRead, f[A], rows, cols, f[ARowStride], f[AColStride]);
-    if (readsB(fn)) {
+    if (isa::vecReadsB(fn)) {
       int64_t bRows = fn == VecFunct::Affine ? 2 : rows;
       spanOf(fp.chipRead, f[B], bRows, cols, f[BRowStride], f[BColStride]);
     }
@@ -317,8 +260,7 @@ Footprint footprintOf(const isa::Instruction &inst, DmaRegs &regs) {
   }
   case Opcode::Xent: {
     using namespace isa::xent;
-    spanOf(fp.chipRead, f[Logits], f[Batch], f[Classes], f[LogitsRowStride],
-           1);
+    spanOf(fp.chipRead, f[Logits], f[Batch], f[Classes], f[LogitsRowStride], 1);
     fp.chipRead.push_back({f[Labels], f[Labels] + f[Batch]});
     spanOf(fp.chipWrite, f[Grad], f[Batch], f[Classes], f[GradRowStride], 1);
     fp.chipWrite.push_back({f[Loss], f[Loss] + 2});
@@ -351,10 +293,8 @@ Footprint footprintOf(const isa::Instruction &inst, DmaRegs &regs) {
     }
     auto fn = static_cast<isa::SMemFunct>(inst.funct);
     bool chip = fn == isa::SMemFunct::ChipI32 || fn == isa::SMemFunct::ChipF32;
-    int64_t bytes = fn == isa::SMemFunct::DramI64 ||
-                            fn == isa::SMemFunct::DramF64
-                        ? 8
-                        : 4;
+    int64_t bytes =
+        fn == isa::SMemFunct::DramI64 || fn == isa::SMemFunct::DramF64 ? 8 : 4;
     Interval iv = chip ? Interval{f[Addr], f[Addr] + 1}
                        : Interval{f[Addr], f[Addr] + bytes};
     bool load = inst.opcode == Opcode::Sld;
@@ -389,9 +329,7 @@ Footprint footprintOf(const isa::Instruction &inst, DmaRegs &regs) {
   }
 }
 
-unsigned queueOf(Opcode op) {
-  return unsigned(isa::opcodeInfo(op).queue);
-}
+unsigned queueOf(Opcode op) { return unsigned(isa::opcodeInfo(op).queue); }
 
 constexpr unsigned kLoad = 0, kExec = 1, kStore = 2, kControl = 3;
 
@@ -459,8 +397,7 @@ private:
   void reset() {
     for (unsigned q = 0; q < 3; ++q) {
       seq[q].clear();
-      for (auto *m : {&chipRead[q], &chipWrite[q], &dramRead[q],
-                      &dramWrite[q]})
+      for (auto *m : {&chipRead[q], &chipWrite[q], &dramRead[q], &dramWrite[q]})
         m->clear();
       next[q] = {-1, -1, -1};
       ctrlKnown[q] = -1;
@@ -472,8 +409,8 @@ private:
   /// The latest instruction of queue p conflicting with `fp`, or -1.
   int64_t latestConflict(unsigned p, const Footprint &fp) {
     if (fp.unknown)
-      return std::max({chipRead[p].any(), chipWrite[p].any(),
-                       dramRead[p].any(), dramWrite[p].any()});
+      return std::max({chipRead[p].any(), chipWrite[p].any(), dramRead[p].any(),
+                       dramWrite[p].any()});
     int64_t best = -1;
     for (const Interval &iv : fp.chipRead)
       best = std::max(best, chipWrite[p].query(iv));
@@ -489,15 +426,15 @@ private:
   void setDeps(Operation *op, uint8_t add) {
     isa::Instruction inst = toInstruction(op);
     uint8_t deps = inst.deps | add;
-    op->setAttr("deps", IntegerAttr::get(IntegerType::get(op->getContext(), 64),
-                                         deps));
+    op->setAttr("deps",
+                IntegerAttr::get(IntegerType::get(op->getContext(), 64), deps));
   }
 
   /// A fence before `at` of the queues in `mask`.
   void insertFence(Operation *at, unsigned mask) {
     OpBuilder b(at);
-    isa::Instruction f = isa::makeInstruction(Opcode::Fence, 0,
-                                              isa::Phase::Control);
+    isa::Instruction f =
+        isa::makeInstruction(Opcode::Fence, 0, isa::Phase::Control);
     bool all = mask == 7;
     for (unsigned q = 0; q < 3; ++q)
       f.set(q, !all && (mask >> q) & 1);
@@ -547,8 +484,8 @@ private:
   }
 
   void handleQueued(Operation *op, unsigned q, const Footprint &fp) {
-    Clock clock = maxClock(next[q], Clock{ctrlKnown[0], ctrlKnown[1],
-                                          ctrlKnown[2]});
+    Clock clock =
+        maxClock(next[q], Clock{ctrlKnown[0], ctrlKnown[1], ctrlKnown[2]});
     uint8_t deps = 0;
     for (unsigned p = 0; p < 3; ++p) {
       if (p == q)
@@ -568,8 +505,8 @@ private:
         clock[p] = std::max(clock[p], i);
       } else {
         insertFence(op, 1u << p);
-        clock = maxClock(clock, Clock{ctrlKnown[0], ctrlKnown[1],
-                                      ctrlKnown[2]});
+        clock =
+            maxClock(clock, Clock{ctrlKnown[0], ctrlKnown[1], ctrlKnown[2]});
       }
     }
     if (deps)
@@ -601,7 +538,7 @@ private:
     if (from == kLoad)
       return 0; // load -> execute
     if (from == kStore)
-      return 3; // store -> execute
+      return 3;                 // store -> execute
     return to == kLoad ? 1 : 2; // execute -> load / store
   }
 
