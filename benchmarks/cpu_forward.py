@@ -13,7 +13,10 @@ sgemm through PyTorch and through NumPy's BLAS. The largest convolution of
 each model is also timed alone (one-layer ONNX models through adagp-run) to
 report its fraction of that peak.
 
-    benchmarks/cpu_forward.py [--threads N] [--models lenet5 resnet20 ...]
+    benchmarks/cpu_forward.py [--threads N] [--models lenet5 resnet20 ...] [--linalg]
+
+--linalg also times the route without library kernels (convolutions and
+matrix products generated from linalg: tiled, vectorized, parallel loops).
 """
 import argparse
 import json
@@ -60,10 +63,10 @@ def peak_gflops():
     return 2 * n ** 3 / min(t_torch, t_numpy) / 1e9
 
 
-def adagp_ms(model_path, input_path, threads, bin_dir):
+def adagp_ms(model_path, input_path, threads, bin_dir, extra=()):
     out = subprocess.run(
         [os.path.join(bin_dir, "adagp-run"), model_path, "--input", input_path,
-         "--no-dropout", "--threads", str(threads), "--repeat", "20"],
+         "--no-dropout", "--threads", str(threads), "--repeat", "20"] + list(extra),
         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["run_ms"]
 
@@ -108,6 +111,9 @@ def main():
                         default=["lenet5", "resnet20", "resnet18", "mobilenetv2"])
     parser.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--linalg", action="store_true",
+                        help="also time the route without library kernels "
+                        "(adagp-run --no-kernels: linalg tiled and vectorized)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     work = tempfile.mkdtemp(prefix="adagp-bench-")
@@ -134,6 +140,10 @@ def main():
             with torch.no_grad():
                 t_torch = min(t_torch, timed(lambda: module(x)) * 1e3)
             t_adagp = min(t_adagp, adagp_ms(model_path, x_path, args.threads, args.bin))
+        t_linalg = None
+        if args.linalg:
+            t_linalg = adagp_ms(model_path, x_path, args.threads, args.bin,
+                                ["--no-kernels"])
         macs = BATCH * summarize.summarize(model_path)["macs"]
         gflops = 2 * macs / (t_adagp / 1e3) / 1e9
 
@@ -146,11 +156,14 @@ def main():
         conv_gflops = 2 * conv_macs / (t_conv / 1e3) / 1e9
         row = dict(model=name, gmac=macs / 1e9, pytorch_ms=t_torch, adagp_ms=t_adagp,
                    ratio=t_adagp / t_torch, gflops=gflops, peak_fraction=gflops / peak,
-                   largest_conv_gflops=conv_gflops, largest_conv_peak_fraction=conv_gflops / peak)
+                   largest_conv_gflops=conv_gflops, largest_conv_peak_fraction=conv_gflops / peak,
+                   linalg_ms=t_linalg)
         results.append(row)
         print(f"{name:14s} {macs / 1e9:7.3f} {t_torch:11.2f} {t_adagp:9.2f} {row['ratio']:6.2f} "
               f"{gflops:8.1f} {100 * gflops / peak:5.1f}% | {'':14s}{conv_gflops:8.1f} "
-              f"{100 * conv_gflops / peak:5.1f}%")
+              f"{100 * conv_gflops / peak:5.1f}%" +
+              (f" | linalg route {t_linalg:.2f} ms ({t_linalg / t_torch:.2f}x PyTorch)"
+               if t_linalg is not None else ""))
     slower = [r["model"] for r in results if r["ratio"] > 1.0]
     print("all models at least as fast as PyTorch" if not slower
           else f"slower than PyTorch: {', '.join(slower)}")
