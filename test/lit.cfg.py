@@ -20,6 +20,7 @@ config.substitutions.append(("%adagp_src_root", config.adagp_src_root))
 config.substitutions.append(("%adagp_obj_root", config.adagp_obj_root))
 config.substitutions.append(("%models", os.path.join(config.adagp_src_root, "models")))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%adagp_bin", config.adagp_tools_dir))
 
 # Tests too slow for the default suite and CI (every model's gradients
 # against PyTorch: about an hour on two cores) are marked `REQUIRES: long`.
