@@ -96,6 +96,65 @@ def dominant_phase(report):
     return best
 
 
+def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
+                  schedule_from=None):
+    """Compiles `model` for the accelerator in BP and ADA-GP mode, simulates a
+    plain BP step, ADA-GP's BP and GP steps (timing only) and returns their
+    costs and the totals of a schedule of n_bp BP and n_gp GP steps. Raises
+    RuntimeError with the tool's last error line when a step fails."""
+    with tempfile.TemporaryDirectory() as work:
+        progs = {}
+        compile_seconds = {}
+        for mode in ("bp", "adagp"):
+            progs[mode] = os.path.join(work, mode + ".agp")
+            cmd = [f"{binary}/adagp-compile", model, "--target=accel",
+                   f"--mode={mode}", f"--batch-size={batch}",
+                   # Dropout has no accelerator lowering.
+                   "--train=dropout=false", "-o", progs[mode]]
+            if config:
+                cmd.append(f"--accel-config={config}")
+            start = time.time()
+            run(cmd)
+            compile_seconds[mode] = time.time() - start
+        bp = simulate(binary, progs["bp"], work, "bp", 1, [], config)
+        ada = simulate(binary, progs["adagp"], work, "adagp", 2,
+                       ["--warmup-steps", "0", "--bp-run", "1",
+                        "--gp-run", "1"], config)
+        gp_only = simulate(binary, progs["adagp"], work, "gp", 1,
+                           ["--warmup-steps", "0", "--bp-run", "0",
+                            "--gp-run", "1"], config)
+        check = None
+        if check_schedule:
+            extra = (["--schedule-from", schedule_from] if schedule_from else
+                     ["--warmup-steps", "0", "--bp-run", str(n_bp),
+                      "--gp-run", str(n_gp)])
+            check = simulate(binary, progs["adagp"], work, "check",
+                             check_schedule, extra, config)
+    bp_c, bp_e = bp["bp_step_cycles"], bp["bp_step_energy_joules"]
+    abp_c, abp_e = ada["bp_step_cycles"], ada["bp_step_energy_joules"]
+    gp_c, gp_e = ada["gp_step_cycles"], ada["gp_step_energy_joules"]
+    total = n_bp + n_gp
+    row = {"bp_step_cycles": bp_c, "bp_step_energy_joules": bp_e,
+           "adagp_bp_step_cycles": abp_c,
+           "adagp_bp_step_energy_joules": abp_e,
+           "gp_step_cycles": gp_c, "gp_step_energy_joules": gp_e,
+           "gp_over_bp": gp_c / bp_c, "utilization_bp": bp.get("utilization"),
+           "schedule_bp_steps": n_bp, "schedule_gp_steps": n_gp,
+           "schedule_speedup": total * bp_c / (n_bp * abp_c + n_gp * gp_c),
+           "schedule_energy_saving":
+               1 - (n_bp * abp_e + n_gp * gp_e) / (total * bp_e),
+           "gp_dominant_phase": dominant_phase(gp_only),
+           "bp_step_dram_bytes": bp.get("bp_step_dram_bytes", {}),
+           "adagp_bp_step_dram_bytes": ada.get("bp_step_dram_bytes", {}),
+           "gp_step_dram_bytes": ada.get("gp_step_dram_bytes", {}),
+           "compile_seconds": compile_seconds,
+           "sim_seconds": bp["_wall"] + ada["_wall"]}
+    if check:
+        row["check_cycles"] = check["cycles"]
+        row["check_steps"] = check_schedule
+    return row
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -124,65 +183,24 @@ def main():
     dram_lines = []
     for model in args.models:
         name = os.path.basename(model)[:-5]
-        with tempfile.TemporaryDirectory() as work:
-            try:
-                progs = {}
-                for mode in ("bp", "adagp"):
-                    progs[mode] = os.path.join(work, mode + ".agp")
-                    cmd = [f"{args.bin}/adagp-compile", model,
-                           "--target=accel", f"--mode={mode}",
-                           f"--batch-size={args.batch}",
-                           # Dropout has no accelerator lowering.
-                           "--train=dropout=false", "-o", progs[mode]]
-                    if args.config:
-                        cmd.append(f"--accel-config={args.config}")
-                    run(cmd)
-                bp = simulate(args.bin, progs["bp"], work, "bp", 1, [],
-                              args.config)
-                ada = simulate(args.bin, progs["adagp"], work, "adagp", 2,
-                               ["--warmup-steps", "0", "--bp-run", "1",
-                                "--gp-run", "1"], args.config)
-                gp_only = simulate(args.bin, progs["adagp"], work, "gp", 1,
-                                   ["--warmup-steps", "0", "--bp-run", "0",
-                                    "--gp-run", "1"], args.config)
-                check = None
-                if args.check_schedule:
-                    extra = (["--schedule-from", args.schedule_from]
-                             if args.schedule_from else
-                             ["--warmup-steps", "0", "--bp-run",
-                              str(n_bp), "--gp-run", str(n_gp)])
-                    check = simulate(args.bin, progs["adagp"], work, "check",
-                                     args.check_schedule, extra, args.config)
-            except RuntimeError as e:
-                print(f"{name:18s} not compiled or simulated: {e}")
-                continue
-        bp_c, bp_e = bp["bp_step_cycles"], bp["bp_step_energy_joules"]
-        abp_c, abp_e = ada["bp_step_cycles"], ada["bp_step_energy_joules"]
-        gp_c, gp_e = ada["gp_step_cycles"], ada["gp_step_energy_joules"]
-        total = n_bp + n_gp
-        speedup = total * bp_c / (n_bp * abp_c + n_gp * gp_c)
-        saving = 1 - (n_bp * abp_e + n_gp * gp_e) / (total * bp_e)
-        ratio = gp_c / bp_c
+        try:
+            row = measure_model(args.bin, model, args.batch, args.config,
+                                n_bp, n_gp, args.check_schedule,
+                                args.schedule_from)
+        except RuntimeError as e:
+            print(f"{name:18s} not compiled or simulated: {e}")
+            continue
         note = ""
-        if ratio > 0.45:
-            note = f"GP step dominated by {dominant_phase(gp_only)}"
-        print(f"{name:18s} {bp_c:10.0f} {bp_e * 1e3:8.3f} {abp_c:10.0f} "
-              f"{gp_c:10.0f} {gp_e * 1e3:8.3f} {ratio:6.2f} "
-              f"{bp.get('utilization', 0):6.1%} {speedup:6.2f}x "
-              f"{saving:7.1%}  {note}", flush=True)
-        row = {"bp_step_cycles": bp_c, "bp_step_energy_joules": bp_e,
-               "adagp_bp_step_cycles": abp_c,
-               "adagp_bp_step_energy_joules": abp_e,
-               "gp_step_cycles": gp_c, "gp_step_energy_joules": gp_e,
-               "gp_over_bp": ratio, "utilization_bp": bp.get("utilization"),
-               "schedule_speedup": speedup, "schedule_energy_saving": saving,
-               "bp_step_dram_bytes": bp.get("bp_step_dram_bytes", {}),
-               "adagp_bp_step_dram_bytes": ada.get("bp_step_dram_bytes", {}),
-               "gp_step_dram_bytes": ada.get("gp_step_dram_bytes", {}),
-               "sim_seconds": bp["_wall"] + ada["_wall"]}
-        if check:
-            row["check_cycles"] = check["cycles"]
-            row["check_steps"] = args.check_schedule
+        if row["gp_over_bp"] > 0.45:
+            note = f"GP step dominated by {row['gp_dominant_phase']}"
+        print(f"{name:18s} {row['bp_step_cycles']:10.0f} "
+              f"{row['bp_step_energy_joules'] * 1e3:8.3f} "
+              f"{row['adagp_bp_step_cycles']:10.0f} "
+              f"{row['gp_step_cycles']:10.0f} "
+              f"{row['gp_step_energy_joules'] * 1e3:8.3f} "
+              f"{row['gp_over_bp']:6.2f} {row['utilization_bp'] or 0:6.1%} "
+              f"{row['schedule_speedup']:6.2f}x "
+              f"{row['schedule_energy_saving']:7.1%}  {note}", flush=True)
         results[name] = row
         for label, d in (("BP", row["bp_step_dram_bytes"]),
                          ("aBP", row["adagp_bp_step_dram_bytes"]),
