@@ -43,6 +43,9 @@ LogicalResult emitGemm(InstBuilder &ib, const GemmProblem &p,
   const int64_t scratch = 2 * aSize + 2 * bSize;
   const int64_t cBuf[2] = {int64_t(isa::kAccBase),
                            int64_t(isa::kAccBase) + cSize};
+  if (p.initB)
+    for (int64_t buf : bBuf)
+      p.initB(ib, buf, bSize);
   unsigned tileIndex = 0, cIndex = 0;
   for (const Span &nb : nBlocks) {
     for (const Span &mb : mBlocks) {

@@ -15,6 +15,19 @@
 // box of the input, shifted, strided and zero-padded by the DMA engine
 // (start/extent), written into the tap's columns of the tile.
 //
+// A grouped convolution is computed a block of consecutive groups at a time,
+// each block a dense product over its slice of channels and outputs, with
+// as many groups per block as fill the array's width (convGroupsPerBlock):
+// a group of 8 channels alone would use half of a 16-wide array, and a
+// per-group product for each of a depthwise layer's hundreds of channels
+// would multiply the instruction count. The block's filter tile is
+// block-diagonal: its zeros are written once per buffer (initB) and every
+// tile's DMA writes only the diagonal blocks, so the tiles of a block must
+// all have one shape (whole k and n). The filter gradient computes the
+// block's whole product and stores only its diagonal blocks. Depthwise
+// convolutions, where only one in DIM of a block's MACs would be useful, go
+// to the vector unit instead (LowerDepthwise.cpp) whenever one image fits.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
@@ -124,11 +137,18 @@ LogicalResult tileFor(Operation *op, const GemmShape &shape,
   return success();
 }
 
+/// Zeroes a B buffer whose loadB writes only the diagonal blocks.
+void zeroTile(InstBuilder &ib, int64_t chip, int64_t size) {
+  ib.vecFlat(isa::VecFunct::Fill, size, chip, -1, -1, 0.0f);
+}
+
 LogicalResult lowerConvForward(Operation *op, LoweringContext &ctx) {
   auto conv = cast<nn::Conv2DOp>(op);
   ConvGeometry g;
   if (failed(getConvGeometry(op, g)))
     return failure();
+  if (depthwiseOnVectorUnit(g, ctx.cfg))
+    return lowerDepthwise(op, g, ctx);
   Nhwc x{ctx.addr(conv.getInput()), g.h, g.w, g.c, ctx.cls(conv.getInput())};
   Nhwc y{ctx.addr(conv.getResult()), g.oh, g.ow, g.o,
          ctx.cls(conv.getResult())};
@@ -138,39 +158,66 @@ LogicalResult lowerConvForward(Operation *op, LoweringContext &ctx) {
   uint64_t biasAddr = bias ? ctx.addr(bias) : 0;
   isa::TensorClass biasCls = bias ? ctx.cls(bias) : isa::TensorClass::Weight;
 
-  GemmProblem p;
-  p.shape = convForwardShape(g);
-  if (failed(tileFor(op, p.shape, ctx.cfg, p.tile)))
+  int64_t perBlock = convGroupsPerBlock(g, ctx.dim());
+  GemmTile tile;
+  if (failed(tileFor(op, convForwardShape(convGroupBlock(g, perBlock)), ctx.cfg,
+                     tile)))
     return failure();
-  p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k, int64_t chip,
-                int64_t ld) {
-    RowSpan span = rowSpan(m, g.oh);
-    for (int64_t kh = 0; kh < g.kh; ++kh)
-      for (int64_t kw = 0; kw < g.kw; ++kw)
-        emitWindow(ib, x, span, g.oh, g.ow, kh - g.pt, kw - g.pl, g.sh, g.sw,
-                   k.begin, k.size, chip + (kh * g.kw + kw) * k.size, ld);
-  };
-  p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n, int64_t chip,
-                int64_t ld) {
-    DmaBox box;
-    box.dim[0] = {n.size, 0, 0, 1, 1};
-    box.dim[1] = {k.size, 0, 0, g.o, ld};
-    box.dim[2] = {g.taps(), 0, 0, g.c * g.o, k.size * ld};
-    ib.load(wAddr + 4 * uint64_t(k.begin * g.o + n.begin), chip, box, wCls);
-  };
-  p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n,
-                 int64_t acc, int64_t ldc, int64_t scratch) {
-    int64_t pixels = m.size * g.ow;
-    if (bias) {
-      ib.load(biasAddr + 4 * uint64_t(n.begin), scratch,
-              DmaBox::contiguous(n.size), biasCls);
-      ib.vec(isa::VecFunct::Add, pixels, n.size, View{acc, ldc, 1},
-             View{acc, ldc, 1}, View{scratch, 0, 1});
-    }
-    storePixels(ib, y, rowSpan(m, g.oh), g.oh, g.ow, 0, 0, 1, 1, n.begin,
-                n.size, acc, ldc);
-  };
-  return emitGemm(ctx.ib, p, ctx.cfg, op);
+  const int64_t cg = g.cg(), og = g.og();
+  for (int64_t g0 = 0; g0 < g.groups; g0 += perBlock) {
+    ConvGeometry blk = convGroupBlock(g, std::min(perBlock, g.groups - g0));
+    // The block's first input channel and first output channel.
+    int64_t c0 = g0 * cg, o0 = g0 * og;
+    GemmProblem p;
+    p.shape = convForwardShape(blk);
+    p.tile = tile;
+    p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k, int64_t chip,
+                  int64_t ld) {
+      RowSpan span = rowSpan(m, g.oh);
+      for (int64_t kh = 0; kh < g.kh; ++kh)
+        for (int64_t kw = 0; kw < g.kw; ++kw)
+          emitWindow(ib, x, span, g.oh, g.ow, kh - g.pt, kw - g.pl, g.sh, g.sw,
+                     c0 + k.begin, k.size, chip + (kh * g.kw + kw) * k.size,
+                     ld);
+    };
+    // The filter is [KH][KW][C/G][O]: W[tap][ci][o] of group o / (O/G).
+    p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n, int64_t chip,
+                  int64_t ld) {
+      DmaBox box;
+      if (blk.groups == 1) {
+        box.dim[0] = {n.size, 0, 0, 1, 1};
+        box.dim[1] = {k.size, 0, 0, g.o, ld};
+        box.dim[2] = {g.taps(), 0, 0, cg * g.o, k.size * ld};
+        ib.load(wAddr + 4 * uint64_t(k.begin * g.o + o0 + n.begin), chip, box,
+                wCls);
+        return;
+      }
+      // The diagonal blocks of a whole block of groups (wholeK/N): group j
+      // takes rows j*cg.. and columns j*og.. of each tap's rows.
+      box.dim[0] = {og, 0, 0, 1, 1};
+      box.dim[1] = {cg, 0, 0, g.o, ld};
+      box.dim[2] = {blk.groups, 0, 0, og, cg * ld + og};
+      box.dim[3] = {g.taps(), 0, 0, cg * g.o, k.size * ld};
+      ib.load(wAddr + 4 * uint64_t(o0), chip, box, wCls);
+    };
+    if (blk.groups > 1)
+      p.initB = zeroTile;
+    p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n, int64_t acc,
+                   int64_t ldc, int64_t scratch) {
+      int64_t pixels = m.size * g.ow;
+      if (bias) {
+        ib.load(biasAddr + 4 * uint64_t(o0 + n.begin), scratch,
+                DmaBox::contiguous(n.size), biasCls);
+        ib.vec(isa::VecFunct::Add, pixels, n.size, View{acc, ldc, 1},
+               View{acc, ldc, 1}, View{scratch, 0, 1});
+      }
+      storePixels(ib, y, rowSpan(m, g.oh), g.oh, g.ow, 0, 0, 1, 1, o0 + n.begin,
+                  n.size, acc, ldc);
+    };
+    if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
+      return failure();
+  }
+  return success();
 }
 
 LogicalResult lowerConvFilterGrad(Operation *op, LoweringContext &ctx) {
@@ -178,42 +225,67 @@ LogicalResult lowerConvFilterGrad(Operation *op, LoweringContext &ctx) {
   ConvGeometry g;
   if (failed(getConvGeometry(op, g)))
     return failure();
+  if (depthwiseOnVectorUnit(g, ctx.cfg))
+    return lowerDepthwise(op, g, ctx);
   Nhwc x{ctx.addr(conv.getInput()), g.h, g.w, g.c, ctx.cls(conv.getInput())};
   Nhwc dy{ctx.addr(conv.getGrad()), g.oh, g.ow, g.o, ctx.cls(conv.getGrad())};
   uint64_t dwAddr = ctx.addr(conv.getResult());
   isa::TensorClass dwCls = ctx.cls(conv.getResult());
 
-  GemmProblem p;
-  p.shape = convFilterGradShape(g);
-  p.kMajorA = true;
-  if (failed(tileFor(op, p.shape, ctx.cfg, p.tile)))
+  int64_t perBlock = convGroupsPerBlock(g, ctx.dim());
+  GemmTile tile;
+  if (failed(tileFor(op, convFilterGradShape(convGroupBlock(g, perBlock)),
+                     ctx.cfg, tile)))
     return failure();
-  // A^T is the im2col of X: pixel rows (the k side) by (tap, channel)
-  // columns (the m side).
-  p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k, int64_t chip,
-                int64_t ld) {
-    RowSpan span = rowSpan(k, g.oh);
-    for (int64_t kh = 0; kh < g.kh; ++kh)
-      for (int64_t kw = 0; kw < g.kw; ++kw)
-        emitWindow(ib, x, span, g.oh, g.ow, kh - g.pt, kw - g.pl, g.sh, g.sw,
-                   m.begin, m.size, chip + (kh * g.kw + kw) * m.size, ld);
-  };
-  p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n, int64_t chip,
-                int64_t ld) {
-    int64_t pixels = k.size * g.ow;
-    DmaBox box = DmaBox::rows(pixels, n.size, g.o, ld);
-    ib.load(dy.addr + 4 * uint64_t(k.begin * g.ow * g.o + n.begin), chip, box,
-            dy.cls);
-  };
-  p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n,
-                 int64_t acc, int64_t ldc, int64_t) {
-    DmaBox box;
-    box.dim[0] = {n.size, 0, 0, 1, 1};
-    box.dim[1] = {m.size, 0, 0, g.o, ldc};
-    box.dim[2] = {g.taps(), 0, 0, g.c * g.o, m.size * ldc};
-    ib.store(dwAddr + 4 * uint64_t(m.begin * g.o + n.begin), acc, box, dwCls);
-  };
-  return emitGemm(ctx.ib, p, ctx.cfg, op);
+  const int64_t cg = g.cg(), og = g.og();
+  for (int64_t g0 = 0; g0 < g.groups; g0 += perBlock) {
+    ConvGeometry blk = convGroupBlock(g, std::min(perBlock, g.groups - g0));
+    int64_t c0 = g0 * cg, o0 = g0 * og;
+    GemmProblem p;
+    p.shape = convFilterGradShape(blk);
+    p.tile = tile;
+    p.kMajorA = true;
+    // A^T is the im2col of X: pixel rows (the k side) by (tap, channel)
+    // columns (the m side).
+    p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k, int64_t chip,
+                  int64_t ld) {
+      RowSpan span = rowSpan(k, g.oh);
+      for (int64_t kh = 0; kh < g.kh; ++kh)
+        for (int64_t kw = 0; kw < g.kw; ++kw)
+          emitWindow(ib, x, span, g.oh, g.ow, kh - g.pt, kw - g.pl, g.sh, g.sw,
+                     c0 + m.begin, m.size, chip + (kh * g.kw + kw) * m.size,
+                     ld);
+    };
+    p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n, int64_t chip,
+                  int64_t ld) {
+      int64_t pixels = k.size * g.ow;
+      DmaBox box = DmaBox::rows(pixels, n.size, g.o, ld);
+      ib.load(dy.addr + 4 * uint64_t(k.begin * g.ow * g.o + o0 + n.begin), chip,
+              box, dy.cls);
+    };
+    p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n, int64_t acc,
+                   int64_t ldc, int64_t) {
+      DmaBox box;
+      if (blk.groups == 1) {
+        box.dim[0] = {n.size, 0, 0, 1, 1};
+        box.dim[1] = {m.size, 0, 0, g.o, ldc};
+        box.dim[2] = {g.taps(), 0, 0, cg * g.o, m.size * ldc};
+        ib.store(dwAddr + 4 * uint64_t(m.begin * g.o + o0 + n.begin), acc, box,
+                 dwCls);
+        return;
+      }
+      // Only the diagonal blocks are the gradient; the products across
+      // groups are dropped (wholeM/N: the tile is the whole block).
+      box.dim[0] = {og, 0, 0, 1, 1};
+      box.dim[1] = {cg, 0, 0, g.o, ldc};
+      box.dim[2] = {blk.groups, 0, 0, og, cg * ldc + og};
+      box.dim[3] = {g.taps(), 0, 0, cg * g.o, m.size * ldc};
+      ib.store(dwAddr + 4 * uint64_t(o0), acc, box, dwCls);
+    };
+    if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
+      return failure();
+  }
+  return success();
 }
 
 LogicalResult lowerConvInputGrad(Operation *op, LoweringContext &ctx) {
@@ -221,16 +293,20 @@ LogicalResult lowerConvInputGrad(Operation *op, LoweringContext &ctx) {
   ConvGeometry g;
   if (failed(getConvGeometry(op, g)))
     return failure();
+  if (depthwiseOnVectorUnit(g, ctx.cfg))
+    return lowerDepthwise(op, g, ctx);
   Nhwc dy{ctx.addr(conv.getGrad()), g.oh, g.ow, g.o, ctx.cls(conv.getGrad())};
   Nhwc dx{ctx.addr(conv.getResult()), g.h, g.w, g.c,
           ctx.cls(conv.getResult())};
   uint64_t wAddr = ctx.addr(conv.getFilter());
   isa::TensorClass wCls = ctx.cls(conv.getFilter());
 
-  GemmShape maxShape = convInputGradShape(g);
+  int64_t perBlock = convGroupsPerBlock(g, ctx.dim());
+  GemmShape maxShape = convInputGradShape(convGroupBlock(g, perBlock));
   GemmTile maxTile;
   if (failed(tileFor(op, maxShape, ctx.cfg, maxTile)))
     return failure();
+  const int64_t cg = g.cg(), og = g.og();
   int64_t hpMax = maxShape.mGroup;
   for (int64_t ph = 0; ph < g.sh; ++ph) {
     for (int64_t pw = 0; pw < g.sw; ++pw) {
@@ -256,47 +332,68 @@ LogicalResult lowerConvInputGrad(Operation *op, LoweringContext &ctx) {
                       0, g.c, 0, g.c);
         continue;
       }
-      GemmProblem p;
-      p.shape = maxShape;
-      p.shape.mUnits = g.n * hp;
-      p.shape.mScale = wp;
-      p.shape.mGroup = hp;
-      p.shape.kScale = th * tw;
-      p.shape.aDmas = th * tw;
-      p.tile = maxTile;
-      p.tile.m = mRows;
-      p.nMajorB = true;
-      p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k,
-                    int64_t chip, int64_t ld) {
-        RowSpan span = rowSpan(m, hp);
-        for (int64_t a = 0; a < th; ++a)
-          for (int64_t b = 0; b < tw; ++b) {
-            int64_t kh = kh0 + a * g.sh, kw = kw0 + b * g.sw;
-            int64_t dh = (ph + g.pt - kh) / g.sh, dw = (pw + g.pl - kw) / g.sw;
-            emitWindow(ib, dy, span, hp, wp, dh, dw, 1, 1, k.begin, k.size,
-                       chip + (a * tw + b) * k.size, ld);
+      for (int64_t g0 = 0; g0 < g.groups; g0 += perBlock) {
+        ConvGeometry blk = convGroupBlock(g, std::min(perBlock, g.groups - g0));
+        int64_t c0 = g0 * cg, o0 = g0 * og;
+        GemmProblem p;
+        p.shape = convInputGradShape(blk);
+        p.shape.mUnits = g.n * hp;
+        p.shape.mScale = wp;
+        p.shape.mGroup = hp;
+        p.shape.kScale = th * tw;
+        p.shape.aDmas = th * tw;
+        p.tile = maxTile;
+        p.tile.m = mRows;
+        p.nMajorB = true;
+        p.loadA = [&](InstBuilder &ib, const Span &m, const Span &k,
+                      int64_t chip, int64_t ld) {
+          RowSpan span = rowSpan(m, hp);
+          for (int64_t a = 0; a < th; ++a)
+            for (int64_t b = 0; b < tw; ++b) {
+              int64_t kh = kh0 + a * g.sh, kw = kw0 + b * g.sw;
+              int64_t dh = (ph + g.pt - kh) / g.sh,
+                      dw = (pw + g.pl - kw) / g.sw;
+              emitWindow(ib, dy, span, hp, wp, dh, dw, 1, 1, o0 + k.begin,
+                         k.size, chip + (a * tw + b) * k.size, ld);
+            }
+        };
+        p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n,
+                      int64_t chip, int64_t ld) {
+          // Stored [ci][(a, b, co)]: the array reads it transposed (tb).
+          DmaBox box;
+          int64_t tapStride = cg * g.o;
+          if (blk.groups == 1) {
+            box.dim[0] = {k.size, 0, 0, 1, 1};
+            box.dim[1] = {tw, 0, 0, g.sw * tapStride, k.size};
+            box.dim[2] = {th, 0, 0, g.sh * g.kw * tapStride, tw * k.size};
+            box.dim[3] = {n.size, 0, 0, g.o, ld};
+            uint64_t base =
+                wAddr + 4 * uint64_t((kh0 * g.kw + kw0) * tapStride +
+                                     n.begin * g.o + o0 + k.begin);
+            ib.load(base, chip, box, wCls);
+            return;
           }
-      };
-      p.loadB = [&](InstBuilder &ib, const Span &k, const Span &n,
-                    int64_t chip, int64_t ld) {
-        // Stored [ci][(a, b, co)]: the array reads it transposed (tb).
-        DmaBox box;
-        box.dim[0] = {k.size, 0, 0, 1, 1};
-        box.dim[1] = {tw, 0, 0, g.sw * g.c * g.o, k.size};
-        box.dim[2] = {th, 0, 0, g.sh * g.kw * g.c * g.o, tw * k.size};
-        box.dim[3] = {n.size, 0, 0, g.o, ld};
-        uint64_t base =
-            wAddr +
-            4 * uint64_t(((kh0 * g.kw + kw0) * g.c + n.begin) * g.o + k.begin);
-        ib.load(base, chip, box, wCls);
-      };
-      p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n,
-                     int64_t acc, int64_t ldc, int64_t) {
-        storePixels(ib, dx, rowSpan(m, hp), hp, wp, ph, pw, g.sh, g.sw,
-                    n.begin, n.size, acc, ldc);
-      };
-      if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
-        return failure();
+          // Group j: rows j*cg.. (its input channels), columns j*og.. of
+          // each tap's block (its outputs).
+          box.dim[0] = {og, 0, 0, 1, 1};
+          box.dim[1] = {tw, 0, 0, g.sw * tapStride, k.size};
+          box.dim[2] = {th, 0, 0, g.sh * g.kw * tapStride, tw * k.size};
+          box.dim[3] = {cg, 0, 0, g.o, ld};
+          box.dim[4] = {blk.groups, 0, 0, og, cg * ld + og};
+          uint64_t base =
+              wAddr + 4 * uint64_t((kh0 * g.kw + kw0) * tapStride + o0);
+          ib.load(base, chip, box, wCls);
+        };
+        if (blk.groups > 1)
+          p.initB = zeroTile;
+        p.storeC = [&](InstBuilder &ib, const Span &m, const Span &n,
+                       int64_t acc, int64_t ldc, int64_t) {
+          storePixels(ib, dx, rowSpan(m, hp), hp, wp, ph, pw, g.sh, g.sw,
+                      c0 + n.begin, n.size, acc, ldc);
+        };
+        if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
+          return failure();
+      }
     }
   }
   return success();
@@ -339,9 +436,6 @@ LogicalResult getConvGeometry(Operation *op, ConvGeometry &g) {
     return op->emitError("dilated convolutions are not supported on the "
                          "accelerator (dilations ")
            << dilations[0] << "x" << dilations[1] << ")";
-  if (groups != 1)
-    return op->emitError("grouped convolutions (groups = ")
-           << groups << ") are not supported on the accelerator yet";
   g.n = x.getDimSize(0);
   g.c = x.getDimSize(1);
   g.h = x.getDimSize(2);
@@ -355,6 +449,7 @@ LogicalResult getConvGeometry(Operation *op, ConvGeometry &g) {
   g.sw = strides[1];
   g.pt = pads[0];
   g.pl = pads[1];
+  g.groups = groups;
   return success();
 }
 

@@ -382,30 +382,33 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
     }
     return success();
   }
-  // Column reductions: per outer index, [red][inner] -> [inner].
-  if (inner > half / 2)
-    return op->emitError("reduction rows of ")
-           << inner << " elements do not fit the scratchpad";
+  // Column reductions: per outer index, [red][inner] -> [inner], in column
+  // blocks when a row does not fit (a weight gradient summed over the
+  // batch of a batched matrix product).
+  int64_t colBlock = std::min<int64_t>({inner, half / 2, 65536});
   int64_t rowChunk = std::max<int64_t>(
-      1, std::min<int64_t>({red_, (half / 2) / inner, 65536 / inner}));
+      1, std::min<int64_t>({red_, (half / 2) / colBlock, 65536 / colBlock}));
   int64_t resAddr = half + half / 2;
   unsigned parity = 0;
   for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t r0 = 0; r0 < red_; r0 += rowChunk) {
-      int64_t rc = std::min(rowChunk, red_ - r0);
-      int64_t chip = (parity++ % 2) * (half / 2);
-      ib.load(src + 4 * uint64_t((o * red_ + r0) * inner), chip,
-              DmaBox::rows(rc, inner, inner, inner), srcCls);
-      VecFunct f = r0 == 0 ? (isMax ? VecFunct::ColMax : VecFunct::ColSum)
-                           : (isMax ? VecFunct::ColMaxAcc
-                                    : VecFunct::ColSumAcc);
-      ib.vec(f, rc, inner, View{resAddr, 0, 1}, View{chip, inner, 1});
+    for (int64_t c0 = 0; c0 < inner; c0 += colBlock) {
+      int64_t cw = std::min(colBlock, inner - c0);
+      for (int64_t r0 = 0; r0 < red_; r0 += rowChunk) {
+        int64_t rc = std::min(rowChunk, red_ - r0);
+        int64_t chip = (parity++ % 2) * (half / 2);
+        ib.load(src + 4 * uint64_t((o * red_ + r0) * inner + c0), chip,
+                DmaBox::rows(rc, cw, inner, cw), srcCls);
+        VecFunct f = r0 == 0
+                         ? (isMax ? VecFunct::ColMax : VecFunct::ColSum)
+                         : (isMax ? VecFunct::ColMaxAcc : VecFunct::ColSumAcc);
+        ib.vec(f, rc, cw, View{resAddr, 0, 1}, View{chip, cw, 1});
+      }
+      if (isMean)
+        ib.vec(VecFunct::MulImm, 1, cw, View{resAddr, 0, 1},
+               View{resAddr, 0, 1}, {}, float(1.0 / double(red_)));
+      ib.store(dst + 4 * uint64_t(o * inner + c0), resAddr,
+               DmaBox::contiguous(cw), dstCls);
     }
-    if (isMean)
-      ib.vec(VecFunct::MulImm, 1, inner, View{resAddr, 0, 1},
-             View{resAddr, 0, 1}, {}, float(1.0 / double(red_)));
-    ib.store(dst + 4 * uint64_t(o * inner), resAddr,
-             DmaBox::contiguous(inner), dstCls);
   }
   return success();
 }

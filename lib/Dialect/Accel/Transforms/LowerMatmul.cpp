@@ -1,10 +1,17 @@
 //===- LowerMatmul.cpp - Matrix products on the array ---------------------===//
 //
-// nn.gemm (and 2-D nn.matmul) through the implicit-GEMM engine. Operands
-// are row-major in DRAM; a transposed operand is loaded as it is stored and
+// nn.gemm and nn.matmul through the implicit-GEMM engine. Operands are
+// row-major in DRAM; a transposed operand is loaded as it is stored and
 // read transposed by the array (`ta`/`tb`), so no transposition ever goes
 // through DRAM. `alpha`, `beta` and the bias are an epilogue on the
 // accumulator tile.
+//
+// A batched nn.matmul is a sequence of 2-D products, one per batch index,
+// at offsets that follow the broadcasting (a broadcast operand's offset does
+// not move along that batch dimension). When the right operand is one
+// matrix for every batch index (a linear layer applied to [batch, tokens,
+// features]), the left operand's batch dimensions fold into its rows
+// instead: one product with M = batch * tokens.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +24,69 @@ using namespace mlir;
 namespace adagp::accel {
 namespace {
 
+/// The 2-D products of a (possibly batched) matrix product.
+struct Batches {
+  int64_t m = 1, k = 1, n = 1;
+  /// Element offsets of A, B and C per product.
+  SmallVector<std::array<int64_t, 3>> offsets;
+};
+
+FailureOr<Batches> planBatches(Operation *op, Value a, Value b, bool ta,
+                               bool tb) {
+  auto at = cast<RankedTensorType>(a.getType());
+  auto bt = cast<RankedTensorType>(b.getType());
+  auto ct = cast<RankedTensorType>(op->getResult(0).getType());
+  if (at.getRank() < 2 || bt.getRank() < 2)
+    return op->emitError("matrix products need operands of rank 2 or more "
+                         "on the accelerator");
+  Batches r;
+  int64_t ra = at.getRank(), rb = bt.getRank(), rc = ct.getRank();
+  r.m = ta ? at.getDimSize(ra - 1) : at.getDimSize(ra - 2);
+  r.k = ta ? at.getDimSize(ra - 2) : at.getDimSize(ra - 1);
+  r.n = tb ? bt.getDimSize(rb - 2) : bt.getDimSize(rb - 1);
+  int64_t batches = 1;
+  for (int64_t i = 0; i < rc - 2; ++i)
+    batches *= ct.getDimSize(i);
+  int64_t bBatches = 1;
+  for (int64_t i = 0; i < rb - 2; ++i)
+    bBatches *= bt.getDimSize(i);
+  int64_t aBatches = 1;
+  for (int64_t i = 0; i < ra - 2; ++i)
+    aBatches *= at.getDimSize(i);
+  if (!ta && bBatches == 1 && aBatches == batches) {
+    // One B for all: A's batch rows are consecutive rows of one matrix.
+    r.m *= batches;
+    r.offsets.push_back({0, 0, 0});
+    return r;
+  }
+  // Strides of each operand along the result's batch dimensions (0 where
+  // it broadcasts).
+  auto strides = [&](RankedTensorType t) {
+    SmallVector<int64_t> st(rc - 2, 0);
+    int64_t r2 = t.getRank(), s = t.getDimSize(r2 - 1) * t.getDimSize(r2 - 2);
+    for (int64_t i = r2 - 3, j = rc - 3; i >= 0 && j >= 0; --i, --j) {
+      if (t.getDimSize(i) != 1)
+        st[j] = s;
+      s *= t.getDimSize(i);
+    }
+    return st;
+  };
+  SmallVector<int64_t> sa = strides(at), sb = strides(bt), sc = strides(ct);
+  for (int64_t idx = 0; idx < batches; ++idx) {
+    std::array<int64_t, 3> off = {0, 0, 0};
+    int64_t rest = idx;
+    for (int64_t j = rc - 3; j >= 0; --j) {
+      int64_t i = rest % ct.getDimSize(j);
+      rest /= ct.getDimSize(j);
+      off[0] += i * sa[j];
+      off[1] += i * sb[j];
+      off[2] += i * sc[j];
+    }
+    r.offsets.push_back(off);
+  }
+  return r;
+}
+
 struct MatmulOperands {
   Value a, b, c;
   bool transA = false, transB = false;
@@ -25,20 +95,19 @@ struct MatmulOperands {
 
 LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
                               const MatmulOperands &mo) {
-  auto aType = cast<RankedTensorType>(mo.a.getType());
-  auto bType = cast<RankedTensorType>(mo.b.getType());
   Value result = op->getResult(0);
-  if (aType.getRank() != 2 || bType.getRank() != 2)
-    return op->emitError("only 2-D matrix products are supported on the "
-                         "accelerator");
-  for (Value v : {mo.a, mo.b, result})
-    if (!ctx.layout(v).empty())
-      return op->emitError("matrix operands must be stored row-major");
-  int64_t m = mo.transA ? aType.getDimSize(1) : aType.getDimSize(0);
-  int64_t k = mo.transA ? aType.getDimSize(0) : aType.getDimSize(1);
-  int64_t n = mo.transB ? bType.getDimSize(0) : bType.getDimSize(1);
-  uint64_t aAddr = ctx.addr(mo.a), bAddr = ctx.addr(mo.b),
-           cAddr = ctx.addr(result);
+  FailureOr<Batches> batches =
+      planBatches(op, mo.a, mo.b, mo.transA, mo.transB);
+  if (failed(batches))
+    return failure();
+  for (Value v : {mo.a, mo.b, result}) {
+    ArrayRef<int64_t> layout = ctx.layout(v);
+    for (auto [i, d] : llvm::enumerate(layout))
+      if (int64_t(i) != d)
+        return op->emitError("matrix operands must be stored row-major");
+  }
+  int64_t m = batches->m, k = batches->k, n = batches->n;
+  uint64_t aAddr = 0, bAddr = 0, cAddr = 0;
   isa::TensorClass aCls = ctx.cls(mo.a), bCls = ctx.cls(mo.b),
                    cCls = ctx.cls(result);
   // The bias: a row vector [N] / [1, N], a column [M, 1], a full [M, N], or
@@ -119,8 +188,35 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
     ib.store(cAddr + 4 * uint64_t(mb.begin * n + nb.begin), acc,
              DmaBox::rows(mb.size, nb.size, n, ldc), cCls);
   };
-  return emitGemm(ctx.ib, p, ctx.cfg, op);
+  for (const std::array<int64_t, 3> &off : batches->offsets) {
+    aAddr = ctx.addr(mo.a) + 4 * uint64_t(off[0]);
+    bAddr = ctx.addr(mo.b) + 4 * uint64_t(off[1]);
+    cAddr = ctx.addr(result) + 4 * uint64_t(off[2]);
+    if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
+      return failure();
+  }
+  return success();
 }
+
+} // namespace
+
+FailureOr<GemmShape> matmulGemmShape(Operation *op) {
+  if (auto g = dyn_cast<nn::GemmOp>(op)) {
+    FailureOr<Batches> b =
+        planBatches(op, g.getA(), g.getB(), g.getTransA(), g.getTransB());
+    if (failed(b))
+      return failure();
+    return matmulShape(b->m, b->k, b->n);
+  }
+  auto mm = cast<nn::MatMulOp>(op);
+  FailureOr<Batches> b =
+      planBatches(op, mm.getLhs(), mm.getRhs(), false, false);
+  if (failed(b))
+    return failure();
+  return matmulShape(b->m, b->k, b->n);
+}
+
+namespace {
 
 LogicalResult lowerGemm(Operation *op, LoweringContext &ctx) {
   auto g = cast<nn::GemmOp>(op);

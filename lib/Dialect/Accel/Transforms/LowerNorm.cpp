@@ -14,6 +14,13 @@
 //                      dx = (x - mean) * k2 + k3 + dy * k1
 //   inference:         one pass with the running statistics
 //
+// Layer normalisation and softmax work on rows instead: a row-major tensor
+// is an [R x D] matrix (D the normalised trailing dimensions), every chunk
+// of whole rows is independent, and the per-row statistics are row
+// reductions (`rowsum`, `rowsumsq`, `rowdot`) broadcast back with a
+// per-row view (b_rs = 1, b_cs = 0); as for batch normalisation the
+// variance is the mean of the centred squares.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
@@ -307,9 +314,193 @@ LogicalResult lowerBatchNormInference(Operation *op, LoweringContext &ctx) {
   return success();
 }
 
+/// The [rows x cols] matrix of a row-major tensor whose dimensions from
+/// `axis` on are the columns.
+LogicalResult rowMatrix(Operation *op, LoweringContext &ctx, Value x,
+                        int64_t axis, int64_t &rows, int64_t &cols) {
+  auto t = cast<RankedTensorType>(x.getType());
+  if (axis < 0)
+    axis += t.getRank();
+  cols = 1;
+  for (int64_t i = axis; i < t.getRank(); ++i)
+    cols *= t.getDimSize(i);
+  rows = t.getNumElements() / std::max<int64_t>(1, cols);
+  ArrayRef<int64_t> layout = ctx.layout(x);
+  for (auto [i, d] : llvm::enumerate(layout))
+    if (int64_t(i) != d)
+      return op->emitError("normalisation over the trailing dimensions needs "
+                           "a row-major operand");
+  return success();
+}
+
+/// Scratchpad plan of a row-wise op: `tiles` [chunk x cols] tiles and
+/// `rowVecs` per-row vectors of `chunk`, double-buffered, then
+/// `colVecs` 1 x cols rows.
+LogicalResult makeRowPlan(Operation *op, LoweringContext &ctx, int64_t rows,
+                          int64_t cols, int tiles, int rowVecs, int colVecs,
+                          NormPlan &plan) {
+  plan.c = cols;
+  plan.rows = rows;
+  int64_t avail = ctx.spadElems() - colVecs * cols;
+  int64_t perRow = tiles * cols + rowVecs;
+  int64_t chunk = avail > 0 ? avail / (2 * perRow) : 0;
+  chunk = std::min<int64_t>(
+      {chunk, rows, std::max<int64_t>(1, 65536 / cols), 65536});
+  if (chunk < 1 || cols > 65536)
+    return op->emitError("rows of ")
+           << cols << " elements do not fit the scratchpad (" << perRow * 8
+           << " bytes per row, double-buffered)";
+  plan.chunk = chunk;
+  plan.tileElems = chunk * cols;
+  plan.bufBase[0] = 0;
+  plan.bufBase[1] = chunk * perRow;
+  plan.vecBase = 2 * chunk * perRow;
+  return success();
+}
+
+/// Per-row vector `i` of buffer `parity` (after the plan's `tiles` tiles).
+int64_t rowSlot(const NormPlan &p, unsigned parity, int tiles, int i) {
+  return p.tile(parity, tiles) + i * p.chunk;
+}
+
+View perRow(int64_t addr) { return View{addr, 1, 0}; }
+
+LogicalResult lowerSoftmax(Operation *op, LoweringContext &ctx) {
+  auto sm = cast<nn::SoftmaxOp>(op);
+  auto t = cast<RankedTensorType>(sm.getInput().getType());
+  int64_t axis = int64_t(sm.getAxis());
+  if (axis < 0)
+    axis += t.getRank();
+  if (axis != t.getRank() - 1)
+    return op->emitError("softmax over another than the last axis is not "
+                         "supported on the accelerator");
+  int64_t rows, cols;
+  if (failed(rowMatrix(op, ctx, sm.getInput(), axis, rows, cols)))
+    return failure();
+  NormPlan p;
+  if (failed(makeRowPlan(op, ctx, rows, cols, 1, 0, 0, p)))
+    return failure();
+  unsigned parity = 0;
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    int64_t tile = p.tile(parity++ % 2, 0);
+    loadRows(ctx, sm.getInput(), r0, rc, cols, tile);
+    ctx.ib.vec(VecFunct::SoftmaxRows, rc, cols, rowsView(tile, cols),
+               rowsView(tile, cols));
+    storeRows(ctx, sm.getResult(), r0, rc, cols, tile);
+  }
+  return success();
+}
+
+// Column vectors of layer normalisation: the scale and bias rows (adjacent,
+// for `affine`), and the gradients' accumulators.
+enum LayerVec { kLScale, kLBias, kLDScale, kLDBias, kNumLayerVecs };
+
+LogicalResult lowerLayerNorm(Operation *op, LoweringContext &ctx) {
+  auto ln = cast<nn::LayerNormOp>(op);
+  Value x = ln.getInput();
+  int64_t rows, cols;
+  if (failed(rowMatrix(op, ctx, x, ln.getAxis(), rows, cols)))
+    return failure();
+  NormPlan p;
+  // One tile; per row: mean, invstd.
+  if (failed(makeRowPlan(op, ctx, rows, cols, 1, 2, kNumLayerVecs, p)))
+    return failure();
+  InstBuilder &ib = ctx.ib;
+  loadVector(ctx, ln.getScale(), p.vec(kLScale));
+  if (ln.getBias())
+    loadVector(ctx, ln.getBias(), p.vec(kLBias));
+  float inv = float(1.0 / double(cols));
+  unsigned parity = 0;
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    unsigned par = parity++ % 2;
+    View t = rowsView(p.tile(par, 0), cols);
+    int64_t mean = rowSlot(p, par, 1, 0), invstd = rowSlot(p, par, 1, 1);
+    loadRows(ctx, x, r0, rc, cols, t.addr);
+    ib.vec(VecFunct::RowSum, rc, cols, perRow(mean), t);
+    ib.vec(VecFunct::MulImm, rc, 1, perRow(mean), perRow(mean), {}, inv);
+    ib.vec(VecFunct::Sub, rc, cols, t, t, perRow(mean));
+    ib.vec(VecFunct::RowSumSq, rc, cols, perRow(invstd), t);
+    ib.vec(VecFunct::MulImm, rc, 1, perRow(invstd), perRow(invstd), {}, inv);
+    ib.vec(VecFunct::AddImm, rc, 1, perRow(invstd), perRow(invstd), {},
+           float(ln.getEpsilon().convertToDouble()));
+    ib.vec(VecFunct::Rsqrt, rc, 1, perRow(invstd), perRow(invstd));
+    ib.vec(VecFunct::Mul, rc, cols, t, t, perRow(invstd));
+    if (ln.getBias())
+      ib.vec(VecFunct::Affine, rc, cols, t, t,
+             View{p.vec(kLScale), p.vec(kLBias) - p.vec(kLScale), 1});
+    else
+      ib.vec(VecFunct::Mul, rc, cols, t, t, rowVec(p.vec(kLScale)));
+    storeRows(ctx, ln.getResult(), r0, rc, cols, t.addr);
+    ib.store(ctx.addr(ln.getMean()) + 4 * uint64_t(r0), mean,
+             DmaBox::contiguous(rc), ctx.cls(ln.getMean()));
+    ib.store(ctx.addr(ln.getInvStdDev()) + 4 * uint64_t(r0), invstd,
+             DmaBox::contiguous(rc), ctx.cls(ln.getInvStdDev()));
+  }
+  return success();
+}
+
+/// With g = dy * scale and xhat = (x - mean) * invstd, per row:
+///   dx = (g - mean(g) - xhat * mean(g * xhat)) * invstd,
+/// and over the rows dscale = sum(dy * xhat), dbias = sum(dy).
+LogicalResult lowerLayerNormGrad(Operation *op, LoweringContext &ctx) {
+  auto ln = cast<nn::LayerNormGradOp>(op);
+  Value dy = ln.getGrad(), x = ln.getInput();
+  int64_t rows, cols;
+  if (failed(rowMatrix(op, ctx, x, ln.getAxis(), rows, cols)))
+    return failure();
+  NormPlan p;
+  // Tiles dy, x; per row: mean, invstd, the two row sums.
+  if (failed(makeRowPlan(op, ctx, rows, cols, 2, 4, kNumLayerVecs, p)))
+    return failure();
+  InstBuilder &ib = ctx.ib;
+  loadVector(ctx, ln.getScale(), p.vec(kLScale));
+  float inv = float(1.0 / double(cols));
+  unsigned parity = 0;
+  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+    int64_t rc = std::min(p.chunk, rows - r0);
+    unsigned par = parity++ % 2;
+    View g = rowsView(p.tile(par, 0), cols), h = rowsView(p.tile(par, 1), cols);
+    int64_t mean = rowSlot(p, par, 2, 0), invstd = rowSlot(p, par, 2, 1),
+            s1 = rowSlot(p, par, 2, 2), s2 = rowSlot(p, par, 2, 3);
+    loadRows(ctx, dy, r0, rc, cols, g.addr);
+    loadRows(ctx, x, r0, rc, cols, h.addr);
+    ib.load(ctx.addr(ln.getMean()) + 4 * uint64_t(r0), mean,
+            DmaBox::contiguous(rc), ctx.cls(ln.getMean()));
+    ib.load(ctx.addr(ln.getInvStdDev()) + 4 * uint64_t(r0), invstd,
+            DmaBox::contiguous(rc), ctx.cls(ln.getInvStdDev()));
+    // xhat
+    ib.vec(VecFunct::Sub, rc, cols, h, h, perRow(mean));
+    ib.vec(VecFunct::Mul, rc, cols, h, h, perRow(invstd));
+    // The parameter gradients, accumulated over the chunks.
+    ib.vec(r0 ? VecFunct::ColDotAcc : VecFunct::ColDot, rc, cols,
+           rowVec(p.vec(kLDScale)), g, h);
+    ib.vec(r0 ? VecFunct::ColSumAcc : VecFunct::ColSum, rc, cols,
+           rowVec(p.vec(kLDBias)), g);
+    // g, its row mean and the row mean of g * xhat.
+    ib.vec(VecFunct::Mul, rc, cols, g, g, rowVec(p.vec(kLScale)));
+    ib.vec(VecFunct::RowSum, rc, cols, perRow(s1), g);
+    ib.vec(VecFunct::RowDot, rc, cols, perRow(s2), g, h);
+    ib.vec(VecFunct::MulImm, rc, 1, perRow(s1), perRow(s1), {}, inv);
+    ib.vec(VecFunct::MulImm, rc, 1, perRow(s2), perRow(s2), {}, inv);
+    ib.vec(VecFunct::Mul, rc, cols, h, h, perRow(s2));
+    ib.vec(VecFunct::Sub, rc, cols, g, g, h);
+    ib.vec(VecFunct::Sub, rc, cols, g, g, perRow(s1));
+    ib.vec(VecFunct::Mul, rc, cols, g, g, perRow(invstd));
+    storeRows(ctx, ln.getInputGrad(), r0, rc, cols, g.addr);
+  }
+  storeVector(ctx, ln.getScaleGrad(), p.vec(kLDScale));
+  storeVector(ctx, ln.getBiasGrad(), p.vec(kLDBias));
+  return success();
+}
+
 } // namespace
 
 void populateNormLowerings(LoweringRegistry &r) {
+  r.add(nn::SoftmaxOp::getOperationName(), lowerSoftmax);
+  r.add(nn::LayerNormOp::getOperationName(), lowerLayerNorm);
+  r.add(nn::LayerNormGradOp::getOperationName(), lowerLayerNormGrad);
   r.add(nn::BatchNormTrainOp::getOperationName(), lowerBatchNormTrain);
   r.add(nn::BatchNormGradOp::getOperationName(), lowerBatchNormGrad);
   r.add(nn::BatchNormInferenceOp::getOperationName(),

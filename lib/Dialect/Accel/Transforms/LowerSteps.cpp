@@ -179,6 +179,7 @@ struct AccelLowerStepsPass
     populateOptimizerLowerings(registry);
     populateScalarLowerings(registry);
     populateShapeLowerings(registry);
+    populateTransposeLowerings(registry);
     populateADAGPLowerings(registry);
 
     SmallVector<func::FuncOp> steps;

@@ -131,6 +131,10 @@ struct GemmShape {
   /// Whether computing C^T (the N side streamed through the array) is
   /// allowed.
   bool allowSwap = true;
+  /// Dimensions that must be one block: a grouped convolution's
+  /// block-diagonal filter tile keeps its zeros only while every tile of the
+  /// product has the same shape.
+  bool wholeM = false, wholeK = false, wholeN = false;
 };
 
 /// Span sizes in units, and the orientation.
@@ -164,10 +168,24 @@ struct ConvGeometry {
   int64_t o = 1, kh = 1, kw = 1;      // filter
   int64_t oh = 1, ow = 1;             // output
   int64_t sh = 1, sw = 1, pt = 0, pl = 0;
+  int64_t groups = 1;
   int64_t taps() const { return kh * kw; }
+  /// Input and output channels per group.
+  int64_t cg() const { return c / groups; }
+  int64_t og() const { return o / groups; }
+  bool depthwise() const { return groups > 1 && cg() == 1 && og() == 1; }
 };
 
-/// The GEMM views of the three convolution products.
+/// A grouped convolution is computed a block of consecutive groups at a time
+/// as a dense product whose filter tile is block-diagonal (zeros between the
+/// groups): as many groups as fill the array's width, at least one.
+int64_t convGroupsPerBlock(const ConvGeometry &g, int64_t dim);
+/// The convolution of `groups` consecutive groups of `g` (channels and
+/// outputs of those groups only).
+ConvGeometry convGroupBlock(const ConvGeometry &g, int64_t groups);
+
+/// The GEMM views of the three convolution products (of one group block
+/// when `g` is grouped: see convGroupBlock).
 GemmShape convForwardShape(const ConvGeometry &g);
 /// The input gradient is computed per output phase (one per stride
 /// position); this is the largest phase's view.
@@ -198,6 +216,10 @@ struct GemmProblem {
   std::function<void(InstBuilder &, const Span &k, const Span &n,
                      int64_t chip, int64_t ld)>
       loadB;
+  /// Optional: prepares each B buffer (`size` elements at `chip`) once
+  /// before the first tile, for loadB callbacks that write only part of the
+  /// tile (the diagonal blocks of a grouped filter; the rest stays zero).
+  std::function<void(InstBuilder &, int64_t chip, int64_t size)> initB;
   /// Finish a C block in the accumulator ([m][n] row-major, leading
   /// dimension `ldc`): epilogue and store. `spadScratch` is free scratchpad
   /// of `spadScratchSize` elements.
@@ -292,13 +314,26 @@ void populateLossLowerings(LoweringRegistry &r);
 void populateOptimizerLowerings(LoweringRegistry &r);
 void populateScalarLowerings(LoweringRegistry &r);
 void populateShapeLowerings(LoweringRegistry &r);
+void populateTransposeLowerings(LoweringRegistry &r);
 void populateADAGPLowerings(LoweringRegistry &r);
 
 /// Helpers shared by the lowerings.
 /// The geometry of a convolution op (nn.conv2d, conv2d_input_grad,
-/// conv2d_filter_grad); fails (with an error at `op`) on dilation or groups
+/// conv2d_filter_grad); fails (with an error at `op`) on dilation, which
 /// the lowering does not handle.
 llvm::LogicalResult getConvGeometry(mlir::Operation *op, ConvGeometry &g);
+/// Whether a depthwise convolution product runs on the vector unit
+/// (LowerDepthwise.cpp): it does when one image of one channel fits; other
+/// grouped convolutions, and depthwise ones too large for that, are
+/// block-diagonal GEMMs.
+bool depthwiseOnVectorUnit(const ConvGeometry &g, const sim::Config &cfg);
+/// Lowers nn.conv2d, conv2d_input_grad or conv2d_filter_grad of geometry
+/// `g` (for which depthwiseOnVectorUnit holds) on the vector unit.
+llvm::LogicalResult lowerDepthwise(mlir::Operation *op, const ConvGeometry &g,
+                                   LoweringContext &ctx);
+/// The GEMM of one 2-D product of nn.gemm or nn.matmul (batched products
+/// are one GEMM per batch index, or one with the batches folded into M).
+mlir::FailureOr<GemmShape> matmulGemmShape(mlir::Operation *op);
 /// Reads `accel.tile` from an op (set by --accel-tile).
 bool readTile(mlir::Operation *op, GemmTile &tile);
 void writeTile(mlir::Operation *op, const GemmTile &tile);

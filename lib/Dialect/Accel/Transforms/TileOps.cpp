@@ -26,34 +26,22 @@ namespace adagp::accel {
 namespace {
 
 /// The implicit GEMM of a tiled op, or failure if the op is not tiled.
-FailureOr<GemmShape> shapeOf(Operation *op) {
+FailureOr<GemmShape> shapeOf(Operation *op, int64_t dim) {
   if (llvm::isa<nn::Conv2DOp, nn::Conv2DInputGradOp, nn::Conv2DFilterGradOp>(
           op)) {
     ConvGeometry g;
     if (failed(getConvGeometry(op, g)))
       return failure();
+    // A grouped convolution is tiled as one block of groups (LowerConv.cpp).
+    g = convGroupBlock(g, convGroupsPerBlock(g, dim));
     if (llvm::isa<nn::Conv2DOp>(op))
       return convForwardShape(g);
     if (llvm::isa<nn::Conv2DInputGradOp>(op))
       return convInputGradShape(g);
     return convFilterGradShape(g);
   }
-  auto matrices = [&](Value a, Value b, bool ta,
-                      bool tb) -> FailureOr<GemmShape> {
-    auto at = cast<RankedTensorType>(a.getType());
-    auto bt = cast<RankedTensorType>(b.getType());
-    if (at.getRank() != 2 || bt.getRank() != 2)
-      return op->emitError("only 2-D matrix products are supported on the "
-                           "accelerator");
-    int64_t m = ta ? at.getDimSize(1) : at.getDimSize(0);
-    int64_t k = ta ? at.getDimSize(0) : at.getDimSize(1);
-    int64_t n = tb ? bt.getDimSize(0) : bt.getDimSize(1);
-    return matmulShape(m, k, n);
-  };
-  if (auto g = dyn_cast<nn::GemmOp>(op))
-    return matrices(g.getA(), g.getB(), g.getTransA(), g.getTransB());
-  if (auto mm = dyn_cast<nn::MatMulOp>(op))
-    return matrices(mm.getLhs(), mm.getRhs(), false, false);
+  if (llvm::isa<nn::GemmOp, nn::MatMulOp>(op))
+    return matmulGemmShape(op);
   return failure();
 }
 
@@ -78,7 +66,13 @@ struct AccelTilePass : public impl::AccelTileBase<AccelTilePass> {
       if (!llvm::isa<nn::Conv2DOp, nn::Conv2DInputGradOp,
                      nn::Conv2DFilterGradOp, nn::GemmOp, nn::MatMulOp>(op))
         return;
-      FailureOr<GemmShape> shape = shapeOf(op);
+      // Depthwise convolutions on the vector unit have no GEMM to tile.
+      ConvGeometry g;
+      if (llvm::isa<nn::Conv2DOp, nn::Conv2DInputGradOp,
+                    nn::Conv2DFilterGradOp>(op) &&
+          succeeded(getConvGeometry(op, g)) && depthwiseOnVectorUnit(g, cfg))
+        return;
+      FailureOr<GemmShape> shape = shapeOf(op, cfg.arrayDim);
       if (failed(shape)) {
         failedAny = true;
         return;

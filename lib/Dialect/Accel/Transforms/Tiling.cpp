@@ -119,9 +119,15 @@ bool chooseGemmTile(const GemmShape &s, const sim::Config &cfg,
   const double lat = cfg.dramLatencyCycles, bw = cfg.dramBytesPerCycle;
   bool found = false;
   std::string lastWhy;
-  for (int64_t m : candidates(s.mUnits, s.mGroup, dim)) {
-    for (int64_t n : candidates(s.nUnits, 0, dim)) {
-      for (int64_t k : candidates(s.kUnits, s.kGroup, dim)) {
+  auto choices = [&](int64_t units, int64_t group,
+                     bool whole) -> std::vector<int64_t> {
+    if (whole)
+      return {units};
+    return candidates(units, group, dim);
+  };
+  for (int64_t m : choices(s.mUnits, s.mGroup, s.wholeM)) {
+    for (int64_t n : choices(s.nUnits, 0, s.wholeN)) {
+      for (int64_t k : choices(s.kUnits, s.kGroup, s.wholeK)) {
         for (bool swap : {false, true}) {
           if (swap && !s.allowSwap)
             continue;
@@ -198,8 +204,22 @@ std::vector<Span> makeBlocks(int64_t units, int64_t block,
   return out;
 }
 
+int64_t convGroupsPerBlock(const ConvGeometry &g, int64_t dim) {
+  int64_t widest = std::max(g.cg(), g.og());
+  return std::max<int64_t>(1, std::min(g.groups, dim / widest));
+}
+
+ConvGeometry convGroupBlock(const ConvGeometry &g, int64_t groups) {
+  ConvGeometry b = g;
+  b.c = g.cg() * groups;
+  b.o = g.og() * groups;
+  b.groups = groups;
+  return b;
+}
+
 GemmShape convForwardShape(const ConvGeometry &g) {
   GemmShape s;
+  s.wholeK = s.wholeN = g.groups > 1;
   s.mUnits = g.n * g.oh;
   s.mScale = g.ow;
   s.mGroup = g.oh;
@@ -214,6 +234,7 @@ GemmShape convForwardShape(const ConvGeometry &g) {
 
 GemmShape convInputGradShape(const ConvGeometry &g) {
   GemmShape s;
+  s.wholeK = s.wholeN = g.groups > 1;
   int64_t ph = (g.h + g.sh - 1) / g.sh, pw = (g.w + g.sw - 1) / g.sw;
   int64_t th = (g.kh + g.sh - 1) / g.sh, tw = (g.kw + g.sw - 1) / g.sw;
   s.mUnits = g.n * ph;
@@ -230,6 +251,8 @@ GemmShape convInputGradShape(const ConvGeometry &g) {
 
 GemmShape convFilterGradShape(const ConvGeometry &g) {
   GemmShape s;
+  // Only the diagonal blocks of the result are stored.
+  s.wholeM = s.wholeN = g.groups > 1;
   s.mUnits = g.c;
   s.mScale = g.taps();
   s.kUnits = g.n * g.oh;
