@@ -163,11 +163,15 @@ struct ExpandPredictionPattern : OpConversionPattern<gp::ExpandPredictionOp> {
     int64_t filter = resultType.getNumElements() / k;
     auto columnsType =
         RankedTensorType::get({k, filter}, resultType.getElementType());
-    Value columns = tensor::ExtractSliceOp::create(
-        rewriter, loc, columnsType, adaptor.getPrediction(), ValueRange{},
-        ValueRange{}, ValueRange{}, rewriter.getDenseI64ArrayAttr({0, 0}),
-        rewriter.getDenseI64ArrayAttr({k, filter}),
-        rewriter.getDenseI64ArrayAttr({1, 1}));
+    // Rows exactly as wide as the filter (what --adagp-insert-predictors
+    // produces) need no slice.
+    Value columns = adaptor.getPrediction();
+    if (tensorType(columns).getDimSize(1) != filter)
+      columns = tensor::ExtractSliceOp::create(
+          rewriter, loc, columnsType, columns, ValueRange{}, ValueRange{},
+          ValueRange{}, rewriter.getDenseI64ArrayAttr({0, 0}),
+          rewriter.getDenseI64ArrayAttr({k, filter}),
+          rewriter.getDenseI64ArrayAttr({1, 1}));
     Value shaped = reshapeTo(rewriter, loc, columns, resultType);
     Value scaled = elementwise(
         rewriter, loc, resultType, ValueRange{shaped, adaptor.getScale()},

@@ -35,6 +35,19 @@ func.func @reorganize_gradient(%g: tensor<4x1x3x3xf32>) -> tensor<4x16xf32> {
 
 // -----
 
+// Rows exactly as wide as the filter (the predictor's targets): a reshape,
+// no padding.
+// CHECK-LABEL: func.func @reorganize_gradient_exact(
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1, 2, 3]] : tensor<4x1x3x3xf32> into tensor<4x9xf32>
+// CHECK-NOT: tensor.pad
+// CHECK: return %[[ROWS]]
+func.func @reorganize_gradient_exact(%g: tensor<4x1x3x3xf32>) -> tensor<4x9xf32> {
+  %r = adagp.reorganize_gradient %g : tensor<4x1x3x3xf32> -> tensor<4x9xf32>
+  return %r : tensor<4x9xf32>
+}
+
+// -----
+
 // The first 9 columns, back to the filter's shape, times the layer's scale.
 // CHECK-LABEL: func.func @expand_prediction(
 // CHECK: %[[S:.*]] = tensor.extract_slice %arg0[0, 0] [4, 9] [1, 1]
@@ -58,4 +71,17 @@ func.func @host() {
   %l = arith.constant dense<0.5> : tensor<f32>
   adagp.report %m, %l, %l, %l : tensor<i64>, tensor<f32>, tensor<f32>, tensor<f32>
   return
+}
+
+// -----
+
+// Rows exactly as wide as the filter (what the predictor produces): no
+// slice.
+// CHECK-LABEL: func.func @expand_prediction_exact(
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[F:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1, 2, 3]] output_shape [4, 1, 3, 3]
+// CHECK: linalg.generic {{.*}} ins(%[[F]], %arg1 : tensor<4x1x3x3xf32>, tensor<f32>)
+func.func @expand_prediction_exact(%p: tensor<4x9xf32>, %scale: tensor<f32>) -> tensor<4x1x3x3xf32> {
+  %g = adagp.expand_prediction %p, %scale : tensor<4x9xf32>, tensor<f32> -> tensor<4x1x3x3xf32>
+  return %g : tensor<4x1x3x3xf32>
 }

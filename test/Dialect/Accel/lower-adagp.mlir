@@ -1,5 +1,6 @@
 // RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --accel-plan-dram=functions=gp_step --accel-tile --accel-lower-steps | FileCheck %s
 // RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --adagp-accel-pipeline=mode=gp | FileCheck %s --check-prefix=PROGRAM
+// RUN: adagp-opt %S/../ADAGP/Inputs/grouped-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule --accel-plan-dram=functions=bp_step --accel-tile --accel-lower-steps | FileCheck %s --check-prefix=PAD
 
 // The GP step of the two-layer model: the convolution's output
 // [2, 2, 4, 4] is reorganised into two predictor samples [2, 1, 4, 4], the
@@ -9,7 +10,7 @@
 // ADA-GP's state is planned as the predictor's and is a parameter of the
 // program (dumped and loaded by name).
 // CHECK-DAG: ml_program.global private mutable @adagp.scale({{.*}}class = "predictor"{{.*}}accel.role = "parameter"
-// CHECK-DAG: ml_program.global private mutable @adagp.predictor.baseline({{.*}}class = "predictor"
+// CHECK-DAG: ml_program.global private mutable @adagp.predictor.baseline.fs9({{.*}}) : tensor<2x9xf32> {{.*}}class = "predictor"
 
 // CHECK-LABEL: accel.program @gp_step
 // The reorganisation: per image and channel, adaptive average pooling to
@@ -37,8 +38,8 @@
 // CHECK: accel.store <dram = {{0x[0-9a-f]+}}4, chip = {{.*}}, size = 1, {{.*}}tensor_class = predictor, phase = predictor>
 // The predictor is ordinary convolutions and matrix products on the array.
 // CHECK: accel.gemm {{.*}}phase = predictor>
-// Its output plus the layer's rows of the baseline (a slice: here all of
-// [2, 9]).
+// Its output [2, 9] (the head is only as wide as the filter) plus the
+// group's running mean, also [2, 9].
 // CHECK: accel.load <dram = {{0x[0-9a-f]+}}, chip = {{0x[0-9a-f]+}}, size = 18, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
 // CHECK: accel.vec add <rows = 1, cols = 18, {{.*}}phase = predictor>
 
@@ -63,3 +64,17 @@
 // PROGRAM-NEXT: accel.jump jal <rd = r31, target = @gp_step, phase = control>
 // PROGRAM-NOT: @bp_step
 // PROGRAM: accel.label @gp_step
+
+// The predictor's training in a BP step with groups of layers (filter sizes
+// 9, 36 and 64; head.weight [64, 8]): the gradient of a group's slice of the
+// head's weight is padded back to its 64 rows by one load whose window
+// covers the group's rows (here 9 rows of 8: 72 elements of 512; the rest
+// reads as zero) and a contiguous store. Likewise the gradient of the fc1
+// group's rows 20-28 of the hidden features [29, 8].
+// PAD-LABEL: accel.program @bp_step
+// PAD: accel.load <dram = {{0x[0-9a-f]+}}, size = 232, start = -160, extent = 72, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
+// PAD: accel.store <dram = {{0x[0-9a-f]+}}, size = 232, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
+// PAD: accel.load <dram = {{0x[0-9a-f]+}}, size = 512, extent = 72, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
+// PAD-NEXT: accel.dmacfg store.d12
+// PAD-NEXT: accel.dmacfg store.d34
+// PAD-NEXT: accel.store <dram = {{0x[0-9a-f]+}}, size = 512, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>

@@ -92,9 +92,17 @@ def check(model, args, work):
         scale = np.load(os.path.join(g, "adagp.scale.npy"))
         np.save(os.path.join(g, "adagp.scale.npy"),
                 (0.01 + 0.01 * np.arange(scale.size)).astype(np.float32))
-        base = np.load(os.path.join(g, "adagp.predictor.baseline.npy"))
-        np.save(os.path.join(g, "adagp.predictor.baseline.npy"),
-                (0.1 * rng.standard_normal(base.shape)).astype(np.float32))
+        # The running means: one global per group of layers with the same
+        # filter size (adagp.predictor.baseline.fs<size>), and one for the
+        # predicted biases (.bias) if any.
+        bases = sorted(f for f in os.listdir(g)
+                       if f.startswith("adagp.predictor.baseline."))
+        if not bases:
+            raise RuntimeError("the checkpoint has no predictor baseline")
+        for f in bases:
+            base = np.load(os.path.join(g, f))
+            np.save(os.path.join(g, f),
+                    (0.1 * rng.standard_normal(base.shape)).astype(np.float32))
         sim_cmd += ["--load-parameters", g]
         times["sim"] = run(sim_cmd, log)
         times["cpu"] = run(cpu_cmd + ["--steps", "2", "--checkpoint", ck,

@@ -65,8 +65,9 @@ def ADAGP_ReorganizeGradientOp : ADAGP_Op<"reorganize_gradient", [Pure]> {
     The layout of the predictor's targets: row `k` of the result is the
     gradient of output channel `k`'s filter, flattened (`[C, R, S]` of a
     convolution, `[In]` of a linear layer), followed by zeros up to the
-    predictor's output width. Inverse of `adagp.expand_prediction` (without
-    its scale).
+    result's width (none when the width is the filter size, which is what
+    `--adagp-insert-predictors` builds). Inverse of
+    `adagp.expand_prediction` (without its scale).
 
     Example:
     ```mlir
@@ -88,9 +89,10 @@ def ADAGP_ExpandPredictionOp : ADAGP_Op<"expand_prediction", [Pure]> {
   let description = [{
     Maps the predictor's output rows `[K, width]` of a layer with `K` output
     channels back onto its weight shape `[K, ...]`: the first
-    `prod(shape[1:])` entries of each row (the mask of the layer's filter
-    size; the rest of the row is ignored), times `scale`, which restores the
-    gradient scale that the per-layer normalisation of the targets removed.
+    `prod(shape[1:])` entries of each row (the rest of a wider row is
+    ignored; `--adagp-insert-predictors` produces rows exactly as wide as
+    the filter), times `scale`, which restores the gradient scale that the
+    per-layer normalisation of the targets removed.
 
     Example:
     ```mlir

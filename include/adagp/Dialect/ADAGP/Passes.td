@@ -16,12 +16,12 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
     gradient's root mean square).
 
     `@bp_step` additionally runs the shared predictor on all layers' samples
-    at once, trains it against the targets (mean squared error over each
-    layer's filter size, `predictor-optimizer`), keeps a running RMS of every
-    layer's gradient (`@adagp.scale`), and stores the predictor's loss and
-    its quality (`@adagp.quality`: mean over layers of the cosine similarity
-    between predicted and true gradients, measured before the predictor's
-    update) in globals.
+    at once, trains it against the targets (mean squared error over every
+    layer's real filter entries, `predictor-optimizer`), keeps a running
+    RMS of every layer's gradient (`@adagp.scale`), and stores the
+    predictor's loss and its quality (`@adagp.quality`: mean over layers of
+    the cosine similarity between predicted and true gradients, measured
+    before the predictor's update) in globals.
 
     `@gp_step(inputs, labels) -> loss` runs the forward pass layer by layer;
     right after each predicted layer it predicts the layer's weight gradient
@@ -36,9 +36,12 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
     convolutions with `predictor-width` channels and ReLU over the
     `pooled-size` x `pooled-size` sample (plus a constant plane that tells
     the layer's depth in the network), a linear layer to `predictor-hidden`
-    units with ReLU, and a linear head whose width is the largest filter
-    size among the predicted layers (each layer uses its first
-    `prod(filter shape)` outputs).
+    units with ReLU (the trunk, shared by all layers), and a linear head
+    with one output row per element of the largest predicted filter. The
+    layers are grouped by filter size: a group of layers with filters of
+    `F` elements applies only the head's first `F` rows, so every layer
+    computes exactly its filter's entries. With `bias=predict` a separate
+    one-output bias head predicts the biases.
   }];
   let options = [
     Option<"pooledSize", "pooled-size", "int64_t", "4",
@@ -61,8 +64,8 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "The last trainable layer in GP steps: exact (its true gradient "
            "from the loss), predict, or freeze">,
     Option<"bias", "bias", "std::string", "\"freeze\"",
-           "Biases of predicted layers in GP steps: freeze or predict (an "
-           "extra predictor output per channel)">,
+           "Biases of predicted layers in GP steps: freeze or predict (a "
+           "separate one-output bias head)">,
     Option<"batchNorm", "batch-norm", "std::string", "\"freeze\"",
            "BatchNorm scale and bias in GP steps: freeze (running "
            "statistics are still updated)">,
@@ -72,7 +75,8 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "The predictor's learning rate">,
     Option<"baseline", "baseline", "std::string", "\"mean\"",
            "What the network's prediction is added to: mean (a running "
-           "mean of each channel's normalised gradient, kept per row) or "
+           "mean of each channel's normalised gradient, one global per "
+           "filter-size group) or "
            "none (the network alone, as in the paper)">,
     Option<"baselineMomentum", "baseline-momentum", "double", "0.9",
            "Momentum of the per-channel running mean gradient">,

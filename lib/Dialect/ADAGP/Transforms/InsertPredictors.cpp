@@ -49,6 +49,23 @@ struct Layer {
   /// What GP steps do with it.
   enum class GP { Predict, Exact, Freeze } gp = GP::Freeze;
   unsigned predictedIndex = 0; // among the predicted layers
+  unsigned group = 0;          // index into InsertPredictors::groups
+  int64_t row = 0;             // first row in the stacked samples
+  int64_t groupRow = 0;        // first row within its group's rows
+  /// First entry in the vector of predicted bias entries, or -1 when the
+  /// layer's bias is not predicted.
+  int64_t biasRow = -1;
+};
+
+/// The predicted layers whose filters have the same size. Their samples are
+/// contiguous rows of the predictor's input and share one head: the first
+/// `filterSize` rows of the head's weight, so that no layer computes (and
+/// no target pads) columns beyond its own filter.
+struct Group {
+  int64_t filterSize = 0;
+  int64_t row = 0;             // first row in the stacked samples
+  int64_t rows = 0;            // output channels of its layers
+  SmallVector<Layer *> layers; // by predictedIndex
 };
 
 /// SplitMix64, the generator the data loader uses too: predictor weights
@@ -79,23 +96,55 @@ private:
                                     Attribute value);
   void createPredictorGlobals();
   Value load(OpBuilder &b, Location loc, StringRef global);
-  /// The predictor on samples `[B, 2, P, P]`, giving `[B, width]`; records
-  /// the loads of its parameters in `params` when given.
-  Value buildPredictor(OpBuilder &b, Location loc, Value samples,
-                       SmallVectorImpl<Value> *params = nullptr);
-  /// A layer's predictor input: its reorganized output plus a constant
-  /// plane with the layer's depth code.
+  /// The predictor's parameters as loaded in one function.
+  struct Params {
+    SmallVector<Value> trunk; // convolutions, then the hidden layer
+    Value headWeight, headBias;
+    Value biasWeight, biasBias; // only when biases are predicted
+  };
+  /// Loads the predictor's parameters; records the loads, in the order of
+  /// `predictorParams`, in `loads` when given.
+  Params loadParams(OpBuilder &b, Location loc,
+                    SmallVectorImpl<Value> *loads = nullptr);
+  /// The shared trunk on samples `[n, 2, P, P]`: the hidden features
+  /// `[n, hidden]`.
+  Value buildTrunk(OpBuilder &b, Location loc, const Params &params, Value x);
+  /// The head of the layers with filters of `filterSize` elements on their
+  /// hidden features: `[n, filterSize]`.
+  Value buildHead(OpBuilder &b, Location loc, const Params &params,
+                  Value hidden, int64_t filterSize);
+  /// The bias head: one predicted bias entry per row, `[n, 1]`.
+  Value buildBiasHead(OpBuilder &b, Location loc, const Params &params,
+                      Value hidden);
+  /// A layer's predicted bias `[C]` from the rows `[row, row + C)` of the
+  /// bias head's output, plus its running mean with baseline=mean.
+  Value layerBias(OpBuilder &b, Location loc, const Layer &layer, Value column,
+                  int64_t row);
+  /// A layer's samples: its reorganized output plus a constant plane with
+  /// the layer's depth code.
   Value buildSample(OpBuilder &b, Location loc, Value output,
                     const Layer &layer);
-  Value constant(OpBuilder &b, Location loc, RankedTensorType type,
-                 ArrayRef<float> values);
   Value splat(OpBuilder &b, Location loc, RankedTensorType type, double v);
+  /// `input[starts : starts + sizes]` (unit steps); `input` itself when
+  /// that is all of it.
+  Value slice(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> starts,
+              ArrayRef<int64_t> sizes);
+  /// The concatenation along `axis`, or the value itself when alone.
+  Value concat(OpBuilder &b, Location loc, ArrayRef<Value> values,
+               int64_t axis);
   /// Element `index` of a 1-D global `[n]` as a 0-d tensor.
   Value globalElement(OpBuilder &b, Location loc, StringRef global,
                       int64_t index);
   void createStateGlobals();
-  static std::string baselineGlobal() {
-    return (kPredictorPrefix + StringRef("baseline")).str();
+  /// The running mean of a group's targets, `[rows, filterSize]`.
+  static std::string baselineGlobal(const Group &group) {
+    return (kPredictorPrefix + StringRef("baseline.fs") +
+            Twine(group.filterSize))
+        .str();
+  }
+  /// The running mean of the predicted bias entries, `[biasRows]`.
+  static std::string biasBaselineGlobal() {
+    return (kPredictorPrefix + StringRef("baseline.bias")).str();
   }
   LogicalResult extendBPStep(func::FuncOp bpStep);
   LogicalResult buildGPStep(func::FuncOp forward, func::FuncOp bpStep);
@@ -105,14 +154,17 @@ private:
   SymbolTable *symbols = nullptr;
   Type element;
   SmallVector<Layer> modelLayers;
-  SmallVector<Layer *> predicted;
-  int64_t width = 0;       // predictor output width (incl. bias column)
-  int64_t filterWidth = 0; // largest predicted filter
+  SmallVector<Layer *> predicted; // by predictedIndex
+  /// Groups in the order of their first layer; their layers' samples are
+  /// stacked in this order (`sampleOrder`).
+  SmallVector<Group> groups;
+  SmallVector<Layer *> sampleOrder;
+  int64_t filterWidth = 0; // largest predicted filter: rows of the head
   int64_t totalRows = 0;   // output channels of all predicted layers
-  /// First row of each predicted layer in the stacked samples.
-  SmallVector<int64_t> rowOffset;
+  int64_t biasRows = 0;    // output channels of layers with predicted biases
   bool predictBias = false;
-  /// Predictor parameter globals in the order buildPredictor loads them.
+  /// Predictor parameter globals in the order loadParams loads them: the
+  /// trunk's, the head's, then (with predicted biases) the bias head's.
   SmallVector<std::string> predictorParams;
   Operation *globalsAnchor = nullptr;
 };
@@ -251,8 +303,6 @@ LogicalResult InsertPredictors::findLayers(func::FuncOp forward) {
     layer.gp = Layer::GP::Predict;
     layer.predictedIndex = predicted.size();
     predicted.push_back(&layer);
-    rowOffset.push_back(totalRows);
-    totalRows += layer.channels;
     filterWidth = std::max(filterWidth, layer.filterSize);
   }
   if (predicted.empty())
@@ -260,7 +310,36 @@ LogicalResult InsertPredictors::findLayers(func::FuncOp forward) {
                             "predict (check the options 'layers', 'linear', "
                             "'head' and 'max-outputs')");
   predictBias = bias == "predict";
-  width = filterWidth + (predictBias ? 1 : 0);
+
+  // Group the layers by filter size (groups in the order of their first
+  // layer, layers by predictedIndex) and stack the samples group by group,
+  // so that each group's rows are one contiguous slice for its head.
+  for (Layer *layer : predicted) {
+    auto *it = llvm::find_if(groups, [&](const Group &g) {
+      return g.filterSize == layer->filterSize;
+    });
+    if (it == groups.end()) {
+      groups.emplace_back();
+      it = &groups.back();
+      it->filterSize = layer->filterSize;
+    }
+    layer->group = it - groups.begin();
+    it->layers.push_back(layer);
+  }
+  for (Group &group : groups) {
+    group.row = totalRows;
+    for (Layer *layer : group.layers) {
+      layer->row = totalRows;
+      layer->groupRow = totalRows - group.row;
+      totalRows += layer->channels;
+      sampleOrder.push_back(layer);
+      if (predictBias && !layer->bias.empty()) {
+        layer->biasRow = biasRows;
+        biasRows += layer->channels;
+      }
+    }
+    group.rows = totalRows - group.row;
+  }
   return success();
 }
 
@@ -311,8 +390,16 @@ void InsertPredictors::createPredictorGlobals() {
   int64_t features = channels * p * p;
   param("hidden.weight", {predictorHidden, features}, features);
   param("hidden.bias", {predictorHidden}, features);
-  param("head.weight", {width, predictorHidden}, predictorHidden);
-  param("head.bias", {width}, predictorHidden);
+  // Rows beyond a group's filter size are only used by groups with larger
+  // filters: every group reads the first rows it needs.
+  param("head.weight", {filterWidth, predictorHidden}, predictorHidden);
+  param("head.bias", {filterWidth}, predictorHidden);
+  // Biases have their own head, last, so that the other parameters keep
+  // their place (and initial values) whether or not biases are predicted.
+  if (biasRows > 0) {
+    param("bias_head.weight", {1, predictorHidden}, predictorHidden);
+    param("bias_head.bias", {1}, predictorHidden);
+  }
 }
 
 Value InsertPredictors::load(OpBuilder &b, Location loc, StringRef global) {
@@ -320,17 +407,6 @@ Value InsertPredictors::load(OpBuilder &b, Location loc, StringRef global) {
   assert(op && "unknown global");
   return ml_program::GlobalLoadOp::create(
       b, loc, op.getType(), SymbolRefAttr::get(op.getSymNameAttr()));
-}
-
-Value InsertPredictors::constant(OpBuilder &b, Location loc,
-                                 RankedTensorType type,
-                                 ArrayRef<float> values) {
-  Attribute attr =
-      element.isF32()
-          ? DenseElementsAttr::get(type, values)
-          : DenseElementsAttr::get(type, ArrayRef<double>(SmallVector<double>(
-                                             values.begin(), values.end())));
-  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(attr));
 }
 
 Value InsertPredictors::splat(OpBuilder &b, Location loc, RankedTensorType type,
@@ -349,32 +425,91 @@ Value InsertPredictors::globalElement(OpBuilder &b, Location loc,
   return nn::ReshapeOp::create(b, loc, RankedTensorType::get({}, element), one);
 }
 
-Value InsertPredictors::buildPredictor(OpBuilder &b, Location loc, Value x,
-                                       SmallVectorImpl<Value> *params) {
-  unsigned next = 0;
-  auto param = [&]() {
-    Value v = load(b, loc, predictorParams[next++]);
-    if (params)
-      params->push_back(v);
-    return v;
-  };
+Value InsertPredictors::slice(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> starts,
+                              ArrayRef<int64_t> sizes) {
+  if (cast<RankedTensorType>(input.getType()).getShape() == sizes)
+    return input;
+  return nn::SliceOp::create(
+      b, loc, input, b.getDenseI64ArrayAttr(starts),
+      b.getDenseI64ArrayAttr(sizes),
+      b.getDenseI64ArrayAttr(SmallVector<int64_t>(sizes.size(), 1)));
+}
+
+Value InsertPredictors::concat(OpBuilder &b, Location loc,
+                               ArrayRef<Value> values, int64_t axis) {
+  if (values.size() == 1)
+    return values[0];
+  return nn::ConcatOp::create(b, loc, values, b.getI64IntegerAttr(axis));
+}
+
+InsertPredictors::Params
+InsertPredictors::loadParams(OpBuilder &b, Location loc,
+                             SmallVectorImpl<Value> *loads) {
+  SmallVector<Value> all;
+  for (const std::string &name : predictorParams)
+    all.push_back(load(b, loc, name));
+  if (loads)
+    loads->append(all);
+  Params params;
+  size_t trunk = 2 * predictorDepth + 2;
+  params.trunk.assign(all.begin(), all.begin() + trunk);
+  params.headWeight = all[trunk];
+  params.headBias = all[trunk + 1];
+  if (biasRows > 0) {
+    params.biasWeight = all[trunk + 2];
+    params.biasBias = all[trunk + 3];
+  }
+  return params;
+}
+
+Value InsertPredictors::buildTrunk(OpBuilder &b, Location loc,
+                                   const Params &params, Value x) {
   auto pair = [&](int64_t a) { return b.getDenseI64ArrayAttr({a, a}); };
   for (int64_t d = 0; d < predictorDepth; ++d) {
-    Value w = param(), bias = param();
-    x = nn::Conv2DOp::create(b, loc, x, w, bias, pair(1),
-                             b.getDenseI64ArrayAttr({1, 1, 1, 1}), pair(1),
-                             b.getI64IntegerAttr(1));
+    x = nn::Conv2DOp::create(
+        b, loc, x, params.trunk[2 * d], params.trunk[2 * d + 1], pair(1),
+        b.getDenseI64ArrayAttr({1, 1, 1, 1}), pair(1), b.getI64IntegerAttr(1));
     x = nn::ReluOp::create(b, loc, x);
   }
   x = nn::FlattenOp::create(b, loc, x, b.getI64IntegerAttr(1));
   auto one = b.getF64FloatAttr(1.0);
-  Value w1 = param(), b1 = param();
-  x = nn::GemmOp::create(b, loc, x, w1, b1, one, one, b.getBoolAttr(false),
-                         b.getBoolAttr(true));
-  x = nn::ReluOp::create(b, loc, x);
-  Value w2 = param(), b2 = param();
-  return nn::GemmOp::create(b, loc, x, w2, b2, one, one, b.getBoolAttr(false),
+  x = nn::GemmOp::create(b, loc, x, params.trunk[2 * predictorDepth],
+                         params.trunk[2 * predictorDepth + 1], one, one,
+                         b.getBoolAttr(false), b.getBoolAttr(true));
+  return nn::ReluOp::create(b, loc, x);
+}
+
+Value InsertPredictors::buildHead(OpBuilder &b, Location loc,
+                                  const Params &params, Value hidden,
+                                  int64_t filterSize) {
+  Value w =
+      slice(b, loc, params.headWeight, {0, 0}, {filterSize, predictorHidden});
+  Value bias = slice(b, loc, params.headBias, {0}, {filterSize});
+  auto one = b.getF64FloatAttr(1.0);
+  return nn::GemmOp::create(b, loc, hidden, w, bias, one, one,
+                            b.getBoolAttr(false), b.getBoolAttr(true));
+}
+
+Value InsertPredictors::buildBiasHead(OpBuilder &b, Location loc,
+                                      const Params &params, Value hidden) {
+  auto one = b.getF64FloatAttr(1.0);
+  return nn::GemmOp::create(b, loc, hidden, params.biasWeight, params.biasBias,
+                            one, one, b.getBoolAttr(false),
                             b.getBoolAttr(true));
+}
+
+Value InsertPredictors::layerBias(OpBuilder &b, Location loc,
+                                  const Layer &layer, Value column,
+                                  int64_t row) {
+  Value v = nn::ReshapeOp::create(
+      b, loc, layer.biasType,
+      slice(b, loc, column, {row, 0}, {layer.channels, 1}));
+  if (baseline == "mean")
+    v = nn::AddOp::create(b, loc, v,
+                          slice(b, loc, load(b, loc, biasBaselineGlobal()),
+                                {layer.biasRow}, {layer.channels}));
+  return v;
 }
 
 Value InsertPredictors::buildSample(OpBuilder &b, Location loc, Value output,
@@ -440,18 +575,20 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
   auto scalarType = RankedTensorType::get({}, element);
   auto tiny = [&](double v) { return splat(b, loc, scalarType, v); };
 
-  // Samples, normalised targets and masks of every predicted layer.
-  SmallVector<Value> samples, targets, rmsWeights, rmsBiases;
-  SmallVector<float> mask;
-  int64_t rows = 0;
+  // Samples and normalised targets of every predicted layer, indexed by
+  // predictedIndex.
+  size_t numLayers = predicted.size();
+  SmallVector<Value> samples(numLayers), targets(numLayers),
+      biasTargets(numLayers), rmsWeights(numLayers), rmsBiases(numLayers);
   for (Layer *layer : predicted) {
+    unsigned i = layer->predictedIndex;
     Operation *op = findLayerOp(bpStep, *layer);
     auto update = updates.find(layer->weight);
     if (!op || update == updates.end())
       return bpStep.emitError("--adagp-insert-predictors: @bp_step has no "
                               "update of ")
              << layer->weight << " (was it built by --train-build-step?)";
-    samples.push_back(buildSample(b, loc, op->getResult(0), *layer));
+    samples[i] = buildSample(b, loc, op->getResult(0), *layer);
     Value grad = gradientOf(update->second);
     // Scale-free targets: the gradient over its root mean square.
     auto rms = [&](Value g) {
@@ -465,93 +602,155 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
       return Value(nn::SqrtOp::create(
           b, loc, nn::AddOp::create(b, loc, mean, tiny(1e-30))));
     };
-    Value rmsW = rms(grad);
-    rmsWeights.push_back(rmsW);
+    rmsWeights[i] = rms(grad);
+    // Exactly the layer's filter per row: no padding to a common width.
     auto rowsType =
-        RankedTensorType::get({layer->channels, filterWidth}, element);
-    Value target = nn::DivOp::create(
+        RankedTensorType::get({layer->channels, layer->filterSize}, element);
+    targets[i] = nn::DivOp::create(
         b, loc,
         gp::ReorganizeGradientOp::create(b, loc, rowsType, grad).getResult(),
-        rmsW);
-    if (predictBias) {
-      auto columnType = RankedTensorType::get({layer->channels, 1}, element);
-      Value column = splat(b, loc, columnType, 0.0);
-      Value rmsB = tiny(1.0);
-      auto biasUpdate = updates.find(layer->bias);
-      if (!layer->bias.empty() && biasUpdate != updates.end()) {
-        Value gb = gradientOf(biasUpdate->second);
-        rmsB = rms(gb);
-        column = nn::ReshapeOp::create(b, loc, columnType,
-                                       nn::DivOp::create(b, loc, gb, rmsB));
-      }
-      rmsBiases.push_back(rmsB);
-      target = nn::ConcatOp::create(b, loc, ValueRange{target, column},
-                                    b.getI64IntegerAttr(1));
-    }
-    targets.push_back(target);
-    for (int64_t k = 0; k < layer->channels; ++k) {
-      for (int64_t j = 0; j < filterWidth; ++j)
-        mask.push_back(j < layer->filterSize ? 1.0f : 0.0f);
-      if (predictBias)
-        mask.push_back(layer->bias.empty() ? 0.0f : 1.0f);
-    }
-    rows += layer->channels;
+        rmsWeights[i]);
+    if (!predictBias)
+      continue;
+    rmsBiases[i] = tiny(1.0);
+    if (layer->biasRow < 0)
+      continue;
+    auto biasUpdate = updates.find(layer->bias);
+    if (biasUpdate == updates.end())
+      return bpStep.emitError("--adagp-insert-predictors: @bp_step has no "
+                              "update of ")
+             << layer->bias;
+    Value gb = gradientOf(biasUpdate->second);
+    rmsBiases[i] = rms(gb);
+    biasTargets[i] = nn::DivOp::create(b, loc, gb, rmsBiases[i]);
   }
-  auto axis0 = b.getI64IntegerAttr(0);
-  Value x = samples.size() == 1
-                ? samples[0]
-                : Value(nn::ConcatOp::create(b, loc, samples, axis0));
-  Value t = targets.size() == 1
-                ? targets[0]
-                : Value(nn::ConcatOp::create(b, loc, targets, axis0));
-  auto rowsType = RankedTensorType::get({rows, width}, element);
-  Value m = constant(b, loc, rowsType, mask);
+  SmallVector<Value> stacked;
+  for (Layer *layer : sampleOrder)
+    stacked.push_back(samples[layer->predictedIndex]);
+  Value x = concat(b, loc, stacked, 0);
 
+  // The predictor: the trunk once over all samples, then each group's head
+  // on its rows, plus the group's running mean.
   SmallVector<Value> params;
-  Value network = buildPredictor(b, loc, x, &params);
-  Value baselineRows;
-  if (baseline == "mean") {
-    baselineRows = load(b, loc, baselineGlobal());
-    network = nn::AddOp::create(b, loc, network, baselineRows);
+  Params loaded = loadParams(b, loc, &params);
+  Value hidden = buildTrunk(b, loc, loaded, x);
+  SmallVector<Value> groupPredictions, groupTargets, groupBaselines;
+  SmallVector<Value> predictionPieces, targetPieces;
+  for (Group &group : groups) {
+    Value rows =
+        slice(b, loc, hidden, {group.row, 0}, {group.rows, predictorHidden});
+    Value p = buildHead(b, loc, loaded, rows, group.filterSize);
+    if (baseline == "mean") {
+      groupBaselines.push_back(load(b, loc, baselineGlobal(group)));
+      p = nn::AddOp::create(b, loc, p, groupBaselines.back());
+    }
+    SmallVector<Value> pieces;
+    for (Layer *layer : group.layers)
+      pieces.push_back(targets[layer->predictedIndex]);
+    Value t = concat(b, loc, pieces, 0);
+    groupPredictions.push_back(p);
+    groupTargets.push_back(t);
+    auto flat = RankedTensorType::get({group.rows * group.filterSize}, element);
+    predictionPieces.push_back(nn::ReshapeOp::create(b, loc, flat, p));
+    targetPieces.push_back(nn::ReshapeOp::create(b, loc, flat, t));
   }
-  Value prediction = nn::MulOp::create(b, loc, network, m);
-  Value predictorLoss =
-      train::MSELossOp::create(b, loc, scalarType, prediction, t);
+  // Predicted biases: the bias head's rows of layers with a bias (runs of
+  // consecutive such layers sliced at once), after all weight entries.
+  Value biasPrediction, biasTarget, biasBaseline;
+  if (biasRows > 0) {
+    Value column = buildBiasHead(b, loc, loaded, hidden);
+    SmallVector<Value> pieces, targetsB;
+    int64_t start = 0, end = 0;
+    auto flush = [&]() {
+      if (end == start)
+        return;
+      pieces.push_back(nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({end - start}, element),
+          slice(b, loc, column, {start, 0}, {end - start, 1})));
+      start = end;
+    };
+    for (Layer *layer : sampleOrder) {
+      if (layer->biasRow < 0) {
+        flush();
+        start = end = layer->row + layer->channels;
+        continue;
+      }
+      end += layer->channels;
+      targetsB.push_back(biasTargets[layer->predictedIndex]);
+    }
+    flush();
+    biasPrediction = concat(b, loc, pieces, 0);
+    if (baseline == "mean") {
+      biasBaseline = load(b, loc, biasBaselineGlobal());
+      biasPrediction = nn::AddOp::create(b, loc, biasPrediction, biasBaseline);
+    }
+    biasTarget = concat(b, loc, targetsB, 0);
+    predictionPieces.push_back(biasPrediction);
+    targetPieces.push_back(biasTarget);
+  }
+  // One loss over every real entry: weights of all layers, then biases.
+  Value predictorLoss = train::MSELossOp::create(
+      b, loc, scalarType, concat(b, loc, predictionPieces, 0),
+      concat(b, loc, targetPieces, 0));
 
   // Quality, before the predictor learns from this batch: per layer, the
-  // cosine similarity of predicted and true (normalised) gradients.
-  auto rowSums = [&](Value a, Value c) -> Value {
-    Value product = nn::MulOp::create(b, loc, a, c);
-    Value sums =
-        nn::ReduceSumOp::create(b, loc, product, b.getDenseI64ArrayAttr({1}),
-                                b.getBoolAttr(true)); // [rows, 1]
-    return sums;
+  // cosine similarity of its predicted and true (normalised) gradient (its
+  // weight entries, and its bias entries when predicted), averaged over the
+  // layers. Per row the sums of p*t, p*p and t*t, stacked as [3, rows] so
+  // that each layer's sums are one slice and one reduction.
+  auto product = [&](Value a, Value c) -> Value {
+    return nn::MulOp::create(b, loc, a, c);
   };
-  int64_t numLayers = predicted.size();
-  SmallVector<float> segments(numLayers * rows, 0.0f);
-  {
-    int64_t row = 0;
-    for (auto [l, layer] : llvm::enumerate(predicted))
-      for (int64_t k = 0; k < layer->channels; ++k, ++row)
-        segments[l * rows + row] = 1.0f;
+  auto stackRows = [&](ArrayRef<Value> sums) -> Value { // 3 x [k] -> [3, k]
+    SmallVector<Value> rows;
+    for (Value v : sums) {
+      int64_t k = cast<RankedTensorType>(v.getType()).getDimSize(0);
+      rows.push_back(nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({1, k}, element), v));
+    }
+    return concat(b, loc, rows, 0);
+  };
+  SmallVector<Value> groupSums;
+  for (auto [p, t] : llvm::zip(groupPredictions, groupTargets)) {
+    SmallVector<Value> sums;
+    for (auto [x, y] : {std::pair(p, t), std::pair(p, p), std::pair(t, t)})
+      sums.push_back(nn::ReduceSumOp::create(b, loc, product(x, y),
+                                             b.getDenseI64ArrayAttr({1}),
+                                             b.getBoolAttr(false)));
+    groupSums.push_back(stackRows(sums));
   }
-  Value segment = constant(
-      b, loc, RankedTensorType::get({numLayers, rows}, element), segments);
-  auto perLayer = [&](Value rowValues) -> Value {
-    auto one = b.getF64FloatAttr(1.0);
-    return nn::GemmOp::create(b, loc, segment, rowValues, Value(), one, one,
-                              b.getBoolAttr(false), b.getBoolAttr(false));
+  Value rowSums = concat(b, loc, groupSums, 1); // [3, totalRows]
+  Value biasSums;                               // [3, biasRows]
+  if (biasRows > 0)
+    biasSums = stackRows({product(biasPrediction, biasTarget),
+                          product(biasPrediction, biasPrediction),
+                          product(biasTarget, biasTarget)});
+  auto layerSums = [&](Value sums, int64_t start, int64_t size) -> Value {
+    return nn::ReduceSumOp::create(b, loc,
+                                   slice(b, loc, sums, {0, start}, {3, size}),
+                                   b.getDenseI64ArrayAttr({1}),
+                                   b.getBoolAttr(true)); // [3, 1]
   };
-  Value dots = perLayer(rowSums(prediction, t));
-  Value predictionNorms = perLayer(rowSums(prediction, prediction));
-  Value targetNorms = perLayer(rowSums(t, t));
+  SmallVector<Value> perLayer;
+  for (Layer *layer : predicted) {
+    Value sums = layerSums(rowSums, layer->row, layer->channels);
+    if (layer->biasRow >= 0)
+      sums = nn::AddOp::create(
+          b, loc, sums, layerSums(biasSums, layer->biasRow, layer->channels));
+    perLayer.push_back(sums);
+  }
+  Value all = concat(b, loc, perLayer, 1); // [3, layers]
+  auto row = [&](int64_t r) {
+    return nn::SliceOp::create(b, loc, all, b.getDenseI64ArrayAttr({r, 0}),
+                               b.getDenseI64ArrayAttr({1, int64_t(numLayers)}),
+                               b.getDenseI64ArrayAttr({1, 1}));
+  };
   Value cosines = nn::DivOp::create(
-      b, loc, dots,
+      b, loc, row(0),
       nn::SqrtOp::create(
           b, loc,
-          nn::AddOp::create(
-              b, loc, nn::MulOp::create(b, loc, predictionNorms, targetNorms),
-              tiny(1e-30))));
+          nn::AddOp::create(b, loc, nn::MulOp::create(b, loc, row(1), row(2)),
+                            tiny(1e-30))));
   Value quality = nn::ReduceMeanOp::create(
       b, loc, cosines, b.getDenseI64ArrayAttr({0, 1}), b.getBoolAttr(false));
 
@@ -604,9 +803,7 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     for (Value v : current)
       pieces.push_back(nn::ReshapeOp::create(
           b, loc, RankedTensorType::get({1}, element), v));
-    Value now = pieces.size() == 1
-                    ? pieces[0]
-                    : Value(nn::ConcatOp::create(b, loc, pieces, axis0));
+    Value now = concat(b, loc, pieces, 0);
     Value old = load(b, loc, name);
     Value count = arith::SIToFPOp::create(
         b, loc, RankedTensorType::get({}, element), nextStep);
@@ -619,20 +816,27 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     stores.push_back({name.str(), updated});
   };
   updateScales(kScaleGlobal, rmsWeights);
-  if (baselineRows) {
-    // The per-row running mean of the targets, updated after its use above
-    // (a prediction only ever uses earlier gradients).
+  if (baseline == "mean") {
+    // The per-entry running mean of the targets, updated after its use
+    // above (a prediction only ever uses earlier gradients).
     Value count = arith::SIToFPOp::create(
         b, loc, RankedTensorType::get({}, element), nextStep);
     Value weight =
         nn::MaxOp::create(b, loc, nn::ReciprocalOp::create(b, loc, count),
                           tiny(1.0 - baselineMomentum));
-    stores.push_back(
-        {baselineGlobal(),
-         nn::AddOp::create(
-             b, loc, baselineRows,
-             nn::MulOp::create(b, loc, weight,
-                               nn::SubOp::create(b, loc, t, baselineRows)))});
+    auto updateMean = [&](StringRef name, Value mean, Value target) {
+      stores.push_back(
+          {name.str(),
+           nn::AddOp::create(
+               b, loc, mean,
+               nn::MulOp::create(b, loc, weight,
+                                 nn::SubOp::create(b, loc, target, mean)))});
+    };
+    for (auto [group, mean, target] :
+         llvm::zip(groups, groupBaselines, groupTargets))
+      updateMean(baselineGlobal(group), mean, target);
+    if (biasBaseline)
+      updateMean(biasBaselineGlobal(), biasBaseline, biasTarget);
   }
   if (predictBias)
     updateScales(kBiasScaleGlobal, rmsBiases);
@@ -729,33 +933,22 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
     return success();
   };
 
-  // Maps a layer's predicted rows onto its weight (and bias) gradient and
-  // applies the model's optimizer update.
-  auto applyPrediction = [&](Layer &layer, Operation *copy,
-                             Value rows) -> LogicalResult {
-    Value filterRows = rows;
-    if (predictBias)
-      filterRows = nn::SliceOp::create(
-          b, loc, rows, b.getDenseI64ArrayAttr({0, 0}),
-          b.getDenseI64ArrayAttr({layer.channels, filterWidth}),
-          b.getDenseI64ArrayAttr({1, 1}));
+  // Maps a layer's predicted rows `[C, filterSize]` (and its predicted bias
+  // `[C]`, if any) onto its weight (and bias) gradient and applies the
+  // model's optimizer update.
+  auto applyPrediction = [&](Layer &layer, Operation *copy, Value rows,
+                             Value bias) -> LogicalResult {
     Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
-    Value grad = gp::ExpandPredictionOp::create(b, loc, layer.weightType,
-                                                filterRows, scale);
+    Value grad =
+        gp::ExpandPredictionOp::create(b, loc, layer.weightType, rows, scale);
     Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
                                            : cast<nn::GemmOp>(copy).getB();
     if (failed(applyUpdate(layer.weight, weight, grad)))
       return failure();
-    if (predictBias && !layer.bias.empty()) {
-      Value column = nn::SliceOp::create(
-          b, loc, rows, b.getDenseI64ArrayAttr({0, filterWidth}),
-          b.getDenseI64ArrayAttr({layer.channels, 1}),
-          b.getDenseI64ArrayAttr({1, 1}));
+    if (bias) {
       Value biasScale =
           globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex);
-      Value gb = nn::MulOp::create(
-          b, loc, nn::ReshapeOp::create(b, loc, layer.biasType, column),
-          biasScale);
+      Value gb = nn::MulOp::create(b, loc, bias, biasScale);
       Value biasValue = isa<nn::Conv2DOp>(copy) ? copy->getOperand(2)
                                                 : cast<nn::GemmOp>(copy).getC();
       if (failed(applyUpdate(layer.bias, biasValue, gb)))
@@ -807,46 +1000,62 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
       pending.push_back({&layer, copy, sample});
       continue;
     }
-    Value rows = buildPredictor(b, loc, sample);
+    // The predictor on this layer's samples alone: the trunk, the head of
+    // its filter size and its rows of the group's running mean; the same
+    // rows as in the batched call.
+    Params params = loadParams(b, loc);
+    Value hidden = buildTrunk(b, loc, params, sample);
+    Value rows = buildHead(b, loc, params, hidden, layer.filterSize);
     if (baseline == "mean")
       rows = nn::AddOp::create(
           b, loc, rows,
-          nn::SliceOp::create(
-              b, loc, load(b, loc, baselineGlobal()),
-              b.getDenseI64ArrayAttr({rowOffset[layer.predictedIndex], 0}),
-              b.getDenseI64ArrayAttr({layer.channels, width}),
-              b.getDenseI64ArrayAttr({1, 1})));
-    if (failed(applyPrediction(layer, copy, rows)))
+          slice(b, loc, load(b, loc, baselineGlobal(groups[layer.group])),
+                {layer.groupRow, 0}, {layer.channels, layer.filterSize}));
+    Value bias;
+    if (layer.biasRow >= 0)
+      bias = layerBias(b, loc, layer, buildBiasHead(b, loc, params, hidden), 0);
+    if (failed(applyPrediction(layer, copy, rows, bias)))
       return failure();
   }
   if (!pending.empty()) {
     // One predictor call for all layers. The result is the same as calling
     // it after each layer: within a step no layer's forward pass sees the
     // update of an earlier one, and the predictor does not change.
+    if (pending.size() != predicted.size())
+      return forward.emitError("--adagp-insert-predictors: a predicted "
+                               "layer is not in @forward's body");
     llvm::sort(pending, [](const Pending &l, const Pending &r) {
-      return l.layer->predictedIndex < r.layer->predictedIndex;
+      return l.layer->row < r.layer->row;
     });
     SmallVector<Value> samples;
     for (Pending &p : pending)
       samples.push_back(p.sample);
-    Value x = samples.size() == 1
-                  ? samples[0]
-                  : Value(nn::ConcatOp::create(b, loc, samples,
-                                               b.getI64IntegerAttr(0)));
-    Value all = buildPredictor(b, loc, x);
-    if (baseline == "mean")
-      all = nn::AddOp::create(b, loc, all, load(b, loc, baselineGlobal()));
-    for (Pending &p : pending) {
-      Value rows = pending.size() == 1
-                       ? all
-                       : Value(nn::SliceOp::create(
-                             b, loc, all,
-                             b.getDenseI64ArrayAttr(
-                                 {rowOffset[p.layer->predictedIndex], 0}),
-                             b.getDenseI64ArrayAttr({p.layer->channels, width}),
-                             b.getDenseI64ArrayAttr({1, 1})));
-      if (failed(applyPrediction(*p.layer, p.copy, rows)))
-        return failure();
+    Params params = loadParams(b, loc);
+    Value hidden = buildTrunk(b, loc, params, concat(b, loc, samples, 0));
+    Value column =
+        biasRows > 0 ? buildBiasHead(b, loc, params, hidden) : Value();
+    // Pending is in sample order: group by group.
+    auto next = pending.begin();
+    for (Group &group : groups) {
+      Value rows = buildHead(
+          b, loc, params,
+          slice(b, loc, hidden, {group.row, 0}, {group.rows, predictorHidden}),
+          group.filterSize);
+      if (baseline == "mean")
+        rows = nn::AddOp::create(b, loc, rows,
+                                 load(b, loc, baselineGlobal(group)));
+      for (Layer *layer : group.layers) {
+        const Pending &p = *next++;
+        assert(p.layer == layer && "pending layers out of sample order");
+        Value bias;
+        if (layer->biasRow >= 0)
+          bias = layerBias(b, loc, *layer, column, layer->row);
+        if (failed(applyPrediction(*layer, p.copy,
+                                   slice(b, loc, rows, {layer->groupRow, 0},
+                                         {layer->channels, layer->filterSize}),
+                                   bias)))
+          return failure();
+      }
     }
   }
   if (!output)
@@ -926,8 +1135,17 @@ void InsertPredictors::createStateGlobals() {
   if (predictBias)
     createGlobal(kBiasScaleGlobal, vectorType, zeros(vectorType));
   if (baseline == "mean") {
-    auto rowsType = RankedTensorType::get({totalRows, width}, element);
-    createGlobal(baselineGlobal(), rowsType, zeros(rowsType));
+    // One running mean per group, shaped like the group's head output, so
+    // that it is one addition there.
+    for (const Group &group : groups) {
+      auto type =
+          RankedTensorType::get({group.rows, group.filterSize}, element);
+      createGlobal(baselineGlobal(group), type, zeros(type));
+    }
+    if (biasRows > 0) {
+      auto type = RankedTensorType::get({biasRows}, element);
+      createGlobal(biasBaselineGlobal(), type, zeros(type));
+    }
   }
   createGlobal(kQualityGlobal, scalarType, zeros(scalarType));
   createGlobal(kPredictorLossGlobal, scalarType, zeros(scalarType));

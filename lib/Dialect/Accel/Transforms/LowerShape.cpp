@@ -234,7 +234,11 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
     return op->emitError("a slice with more than ")
            << isa::kMaxDmaDims << " strided dimensions is not supported on "
            << "the accelerator";
-  for (auto &d : dims)
+  // The outermost dimension goes in chunks of at most 65536 (below), so
+  // only the inner ones are bounded by the DMA's sizes (a long 1-D slice,
+  // such as one layer's entries of the predictor's flattened loss
+  // gradient, is fine).
+  for (auto &d : ArrayRef(dims).drop_back())
     if (d.first > 65536)
       return op->emitError("a slice dimension of ")
              << d.first << " elements exceeds the DMA's 65536";
@@ -270,11 +274,116 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
   return success();
 }
 
+/// Constant padding (the gradient of a slice): a load whose box has the
+/// result's shape and a window (start, extent) onto the input per
+/// dimension reads the padding value outside the input (docs/isa.md
+/// section 3), then a contiguous store writes the result. Both sides are
+/// walked in the same storage order.
+LogicalResult lowerPad(Operation *op, LoweringContext &ctx) {
+  auto pad = cast<nn::PadOp>(op);
+  Value src = pad.getInput(), dst = pad.getResult();
+  auto st = cast<RankedTensorType>(src.getType());
+  auto dt = cast<RankedTensorType>(dst.getType());
+  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
+  if (!rs || !rd)
+    return failure();
+  int64_t rank = st.getRank();
+  SmallVector<int64_t> order = storageOrder(rs.getLayout(), rank);
+  if (storageOrder(rd.getLayout(), rank) != order)
+    return op->emitError("a padding stored in another order than its "
+                         "operand is not supported on the accelerator");
+  ArrayRef<int64_t> pads = pad.getPads();
+  // Innermost first; an unpadded dimension has start 0 and extent 0
+  // (unbounded).
+  SmallVector<BoxDim> dims;
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    int64_t d = order[i];
+    int64_t low = pads[d], size = dt.getDimSize(d), in = st.getDimSize(d);
+    bool padded = size != in;
+    if (size != 1)
+      dims.push_back({size, -low, padded ? in : 0, stride, 0});
+    stride *= in;
+  }
+  if (dims.empty())
+    dims.push_back({1, 0, 0, 1, 0});
+  // An unpadded dimension that is contiguous with the next one merges into
+  // it: the window of the outer dimension scales by its size. Inner
+  // dimensions stay within the DMA's 65536 elements, so their windows fit
+  // the start and extent fields.
+  for (size_t i = 0; i + 1 < dims.size();) {
+    BoxDim &a = dims[i], &o = dims[i + 1];
+    int64_t n = a.size;
+    if (a.extent == 0 && o.dstride == n * a.dstride && n * o.size <= 65536) {
+      o = {n * o.size, n * o.start, n * o.extent, a.dstride, 0};
+      dims.erase(dims.begin() + i);
+    } else {
+      ++i;
+    }
+  }
+  if (dims.size() > isa::kMaxDmaDims)
+    return op->emitError("a padding with more than ")
+           << isa::kMaxDmaDims << " dimensions is not supported on the "
+           << "accelerator";
+  for (const BoxDim &d : ArrayRef(dims).drop_back())
+    if (d.size > 65536)
+      return op->emitError("a padded dimension of ")
+             << d.size << " elements exceeds the DMA's 65536";
+  // Chunks along the outermost dimension, each with its own window.
+  int64_t innerElems = 1;
+  for (size_t i = 0; i + 1 < dims.size(); ++i)
+    innerElems *= dims[i].size;
+  int64_t budget = ctx.spadElems() / 2;
+  if (innerElems > budget)
+    return op->emitError("one row of the padding (")
+           << innerElems << " elements) does not fit the scratchpad twice";
+  BoxDim outer = dims.back();
+  int64_t low = -outer.start, in = outer.extent ? outer.extent : outer.size;
+  int64_t per =
+      std::max<int64_t>(1, std::min<int64_t>(budget, 65536) / innerElems);
+  InstBuilder &ib = ctx.ib;
+  unsigned parity = 0;
+  for (int64_t o0 = 0; o0 < outer.size; o0 += per) {
+    int64_t oo = std::min(per, outer.size - o0);
+    DmaBox box;
+    box.pad = float(pad.getValue().convertToDouble());
+    int64_t cstride = 1;
+    for (size_t i = 0; i + 1 < dims.size(); ++i) {
+      box.dim[i] = dims[i];
+      box.dim[i].cstride = cstride;
+      cstride *= dims[i].size;
+    }
+    // The chunk's window onto the input: the DRAM base moves to its first
+    // input element, so start and extent stay within the chunk's size
+    // (the fields are 20 bits wide, the tensor may be longer).
+    int64_t first = o0 - low; // input index of the chunk's first element
+    uint64_t dram = rs.getOffset();
+    BoxDim &d = box.dim[dims.size() - 1];
+    d = {oo, 0, 0, outer.dstride, cstride};
+    if (first + oo <= 0 || first >= in) {
+      // Only padding: a window no element falls into.
+      d.start = -oo;
+      d.extent = 1;
+    } else {
+      int64_t shift = std::max<int64_t>(0, first);
+      dram += 4 * uint64_t(shift * outer.dstride);
+      d.start = first - shift;
+      d.extent = std::min(in, first + oo) - shift;
+    }
+    int64_t chip = (parity++ % 2) * budget;
+    ib.load(dram, chip, box, ctx.cls(src));
+    ib.store(rd.getOffset() + 4 * uint64_t(o0 * innerElems), chip,
+             DmaBox::contiguous(oo * innerElems), ctx.cls(dst));
+  }
+  return success();
+}
+
 } // namespace
 
 void populateShapeLowerings(LoweringRegistry &r) {
   r.add(nn::ConcatOp::getOperationName(), lowerConcat);
   r.add(nn::SliceOp::getOperationName(), lowerSlice);
+  r.add(nn::PadOp::getOperationName(), lowerPad);
   r.add(nn::ReshapeOp::getOperationName(), lowerReshape);
   r.add(nn::FlattenOp::getOperationName(), lowerReshape);
   r.add(arith::ConstantOp::getOperationName(), lowerConstant);
