@@ -105,6 +105,7 @@ bool loadIdxPair(const std::string &imagesPath, const std::string &labelsPath,
   out.width = imageDims[2];
   out.pixels = std::move(pixels);
   out.labels.assign(labels.begin(), labels.end());
+  out.labelsSource = labelsPath;
   return true;
 }
 

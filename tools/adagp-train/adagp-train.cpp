@@ -682,8 +682,10 @@ int main(int argc, char **argv) {
           return fail(llvm::formatv("{0}: label {1} of example {2} is "
                                     "outside [0, {3}) (the model has {3} "
                                     "classes)",
-                                    data.description, set->labels[i], i,
-                                    classes)
+                                    set->labelsSource.empty()
+                                        ? data.description
+                                        : set->labelsSource,
+                                    set->labels[i], i, classes)
                           .str());
     }
     if (trainImages > 0 && trainImages < data.train.count)

@@ -27,6 +27,9 @@ struct Images {
   std::vector<uint8_t> pixels;
   std::vector<int64_t> labels;
   int64_t count = 0, height = 0, width = 0;
+  /// Where the labels came from (a file path, or a description), for
+  /// error messages about them.
+  std::string labelsSource;
 };
 
 /// Reads an IDX file of unsigned bytes (gzip-compressed when it starts with
