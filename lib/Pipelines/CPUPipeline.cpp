@@ -36,6 +36,7 @@ std::string adagp::cpuPipeline(const CPUPipelineOptions &options) {
          // Parallel dimensions become scf.parallel, run by OpenMP threads.
          "func.func(convert-linalg-to-parallel-loops),"
          "canonicalize,cse,adagp-sequentialize-small-loops,"
+         "adagp-sequentialize-inner-dims,adagp-promote-loop-accumulators,"
          "convert-scf-to-openmp,canonicalize,"
          // To the LLVM dialect, with plain pointers for memref arguments.
          "expand-strided-metadata,lower-affine,"
