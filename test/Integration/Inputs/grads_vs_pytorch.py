@@ -51,6 +51,13 @@ parser.add_argument("--kink-margin", type=float, default=0.0,
                          "inputs moved by noise of that size, two draws) and "
                          "make each parameter's tolerance at least twice the "
                          "change (0: off)")
+parser.add_argument("--kink-float32-factor", type=float, default=0.0,
+                    help="with --kink-margin: a Relu/Clip's margin is at "
+                         "least this many times the float32 rounding error "
+                         "PyTorch's float32 forward pass shows at its input "
+                         "(relative to the input's largest magnitude), so "
+                         "deep layers, which float32 has moved further, get "
+                         "wider margins (0: the fixed margin only)")
 parser.add_argument("--report", help="write the per-model figures as JSON")
 parser.add_argument("--reuse", action="store_true",
                     help="keep the gradients already in --work (compare "
@@ -78,7 +85,40 @@ def run(*cmd):
     return result.stdout
 
 
-def flipped_kink_gradients(model, x, y, margin, draw):
+def float32_forward_errors(model, x):
+    """Per Relu/Clip node (by index): the largest difference between its
+    input in a float32 and a float64 training-mode forward pass, relative
+    to the input's largest magnitude. This is how far float32 rounding has
+    moved that tensor by the time it reaches the kink, which grows with
+    depth (about 1e-7 after a few layers, 1e-5 and more after thirty)."""
+    sys.path.insert(0, os.path.dirname(ref))
+    import torch
+    import onnx_torch
+    torch.backends.mkldnn.enabled = False
+    original = {op: onnx_torch._OPS[op] for op in ("Relu", "Clip")}
+    seen = {}
+
+    def record(op):
+        def run_op(module, node, value, *rest):
+            seen.setdefault(node.index, []).append(value.detach().double())
+            return original[op](module, node, value, *rest)
+        return run_op
+
+    try:
+        onnx_torch._OPS.update(Relu=record("Relu"), Clip=record("Clip"))
+        inputs = torch.from_numpy(np.load(x))
+        with torch.no_grad():
+            for dtype in (torch.float32, torch.float64):
+                module = onnx_torch.OnnxModule(model, dropout=False).to(dtype).train()
+                module(inputs.to(dtype))
+    finally:
+        onnx_torch._OPS.update(original)
+    return {i: float((v[0] - v[1]).abs().max() / max(float(v[1].abs().max()), 1e-30))
+            for i, v in seen.items() if len(v) == 2}
+
+
+def flipped_kink_gradients(model, x, y, margin, draw, observed=None,
+                           factor=0.0):
     """Float64 gradients with the mask of every Relu/Clip element within
     `margin` (relative to its tensor's largest magnitude) of a kink flipped,
     and every MaxPool input moved by uniform noise of that size (seeded by
@@ -111,12 +151,13 @@ def flipped_kink_gradients(model, x, y, margin, draw):
                 low = None if len(rest) < 1 or rest[0] is None else rest[0].item()
                 high = None if len(rest) < 2 or rest[1] is None else rest[1].item()
             scale = float(v.abs().max())
+            node_margin = max(margin, factor * (observed or {}).get(node.index, 0.0))
             near = torch.zeros_like(v, dtype=torch.bool)
             inside = torch.ones_like(v, dtype=torch.bool)
             for kink, side in ((low, v > low if low is not None else None),
                                (high, v < high if high is not None else None)):
                 if kink is not None:
-                    near |= (v - kink).abs() <= margin * scale
+                    near |= (v - kink).abs() <= node_margin * scale
                     inside &= side
             flipped[0] += int(near.sum())
             passing = value - v + out.detach()  # same value, gradient 1
@@ -224,9 +265,12 @@ def check(model):
     # (GoogLeNet): two draws of noise of the margin's size on the inputs.
     kink_error, kinks = {}, 0
     if args.kink_margin > 0:
+        observed = (float32_forward_errors(model, x)
+                    if args.kink_float32_factor > 0 else {})
         for draw in range(2):
-            flipped, kinks = flipped_kink_gradients(model, x, y,
-                                                    args.kink_margin, draw)
+            flipped, kinks = flipped_kink_gradients(
+                model, x, y, args.kink_margin, draw, observed,
+                args.kink_float32_factor)
             change = errors({n: flipped[n] for n in reference}, reference,
                             args.floor)
             kink_error = {n: max(change[n], kink_error.get(n, 0.0))
