@@ -46,8 +46,8 @@ LogicalResult lowerReshape(Operation *op, LoweringContext &ctx) {
       int64_t chip = (parity++ % 2) * chunk;
       ib.load(rs.getOffset() + 4 * uint64_t(e0), chip, DmaBox::contiguous(ec),
               ctx.cls(src));
-      ib.store(rd.getOffset() + 4 * uint64_t(e0), chip,
-               DmaBox::contiguous(ec), ctx.cls(dst));
+      ib.store(rd.getOffset() + 4 * uint64_t(e0), chip, DmaBox::contiguous(ec),
+               ctx.cls(dst));
     }
     return success();
   }
@@ -128,8 +128,8 @@ LogicalResult lowerConcat(Operation *op, LoweringContext &ctx) {
   if (!rd)
     return failure();
   int64_t rank = dt.getRank();
-  int64_t axis = concat.getAxis() < 0 ? concat.getAxis() + rank
-                                      : concat.getAxis();
+  int64_t axis =
+      concat.getAxis() < 0 ? concat.getAxis() + rank : concat.getAxis();
   SmallVector<int64_t> order = storageOrder(rd.getLayout(), rank);
   int64_t k = llvm::find(order, axis) - order.begin();
   int64_t outer = 1, inner = 1;
@@ -181,8 +181,8 @@ LogicalResult lowerConcat(Operation *op, LoweringContext &ctx) {
         int64_t chip = (parity++ % 2) * budget;
         ib.load(rs.getOffset() + 4 * uint64_t(r0 * cols + c0), chip,
                 DmaBox::rows(rr, cc, cols, cc), ctx.cls(src));
-        ib.store(rd.getOffset() + 4 * uint64_t(r0 * total + offset + c0),
-                 chip, DmaBox::rows(rr, cc, total, cc), ctx.cls(dst));
+        ib.store(rd.getOffset() + 4 * uint64_t(r0 * total + offset + c0), chip,
+                 DmaBox::rows(rr, cc, total, cc), ctx.cls(dst));
       }
     }
     offset += cols;
@@ -193,6 +193,38 @@ LogicalResult lowerConcat(Operation *op, LoweringContext &ctx) {
 /// A strided box of a row-major tensor: one DMA gathers it (dimensions that
 /// are contiguous across each other merged), chunked along the outermost
 /// remaining dimension, and a contiguous store writes it.
+/// Checks a copy's box, innermost dimension first (`sizes`), against the
+/// DMA's limits and splits its outermost dimension into double-buffered
+/// chunks: returns (elements of one outermost row, rows per chunk). The
+/// outermost dimension goes in chunks of at most 65536 elements, so only
+/// the inner ones are bounded by the DMA's sizes (a long 1-D slice, such as
+/// one layer's entries of the predictor's flattened loss gradient, is
+/// fine). `what` names the operation in errors.
+FailureOr<std::pair<int64_t, int64_t>> chunkOutermost(Operation *op,
+                                                      ArrayRef<int64_t> sizes,
+                                                      StringRef what,
+                                                      LoweringContext &ctx) {
+  if (sizes.size() > isa::kMaxDmaDims)
+    return op->emitError("a ")
+           << what << " with more than " << isa::kMaxDmaDims
+           << " strided dimensions is not supported on the accelerator";
+  int64_t innerElems = 1;
+  for (int64_t size : sizes.drop_back()) {
+    if (size > 65536)
+      return op->emitError("a ") << what << " dimension of " << size
+                                 << " elements exceeds the DMA's 65536";
+    innerElems *= size;
+  }
+  int64_t budget = ctx.spadElems() / 2;
+  if (innerElems > budget)
+    return op->emitError("one row of the ")
+           << what << " (" << innerElems
+           << " elements) does not fit the scratchpad twice";
+  int64_t per =
+      std::max<int64_t>(1, std::min<int64_t>(budget, 65536) / innerElems);
+  return std::make_pair(innerElems, per);
+}
+
 LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
   auto slice = cast<nn::SliceOp>(op);
   Value src = slice.getInput(), dst = slice.getResult();
@@ -230,29 +262,15 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
       ++i;
     }
   }
-  if (dims.size() > isa::kMaxDmaDims)
-    return op->emitError("a slice with more than ")
-           << isa::kMaxDmaDims << " strided dimensions is not supported on "
-           << "the accelerator";
-  // The outermost dimension goes in chunks of at most 65536 (below), so
-  // only the inner ones are bounded by the DMA's sizes (a long 1-D slice,
-  // such as one layer's entries of the predictor's flattened loss
-  // gradient, is fine).
-  for (auto &d : ArrayRef(dims).drop_back())
-    if (d.first > 65536)
-      return op->emitError("a slice dimension of ")
-             << d.first << " elements exceeds the DMA's 65536";
-  // Chunks along the outermost dimension.
-  int64_t innerElems = 1;
-  for (size_t i = 0; i + 1 < dims.size(); ++i)
-    innerElems *= dims[i].first;
+  SmallVector<int64_t> boxSizes;
+  for (auto [size, dstride] : dims)
+    boxSizes.push_back(size);
+  auto chunks = chunkOutermost(op, boxSizes, "slice", ctx);
+  if (failed(chunks))
+    return failure();
+  auto [innerElems, per] = *chunks;
   int64_t budget = ctx.spadElems() / 2;
-  if (innerElems > budget)
-    return op->emitError("one row of the slice (")
-           << innerElems << " elements) does not fit the scratchpad twice";
   auto [outerSize, outerStride] = dims.back();
-  int64_t per = std::max<int64_t>(
-      1, std::min<int64_t>(budget, 65536) / innerElems);
   InstBuilder &ib = ctx.ib;
   unsigned parity = 0;
   for (int64_t o0 = 0; o0 < outerSize; o0 += per) {
@@ -265,8 +283,8 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
       cstride *= size;
     }
     int64_t chip = (parity++ % 2) * budget;
-    ib.load(rs.getOffset() + 4 * uint64_t(base + o0 * outerStride), chip,
-            box, ctx.cls(src));
+    ib.load(rs.getOffset() + 4 * uint64_t(base + o0 * outerStride), chip, box,
+            ctx.cls(src));
     int64_t n = oo * innerElems;
     ib.store(rd.getOffset() + 4 * uint64_t(o0 * innerElems), chip,
              DmaBox::contiguous(n), ctx.cls(dst));
@@ -321,26 +339,16 @@ LogicalResult lowerPad(Operation *op, LoweringContext &ctx) {
       ++i;
     }
   }
-  if (dims.size() > isa::kMaxDmaDims)
-    return op->emitError("a padding with more than ")
-           << isa::kMaxDmaDims << " dimensions is not supported on the "
-           << "accelerator";
-  for (const BoxDim &d : ArrayRef(dims).drop_back())
-    if (d.size > 65536)
-      return op->emitError("a padded dimension of ")
-             << d.size << " elements exceeds the DMA's 65536";
-  // Chunks along the outermost dimension, each with its own window.
-  int64_t innerElems = 1;
-  for (size_t i = 0; i + 1 < dims.size(); ++i)
-    innerElems *= dims[i].size;
+  SmallVector<int64_t> sizes;
+  for (const BoxDim &d : dims)
+    sizes.push_back(d.size);
+  auto chunks = chunkOutermost(op, sizes, "padding", ctx);
+  if (failed(chunks))
+    return failure();
+  auto [innerElems, per] = *chunks;
   int64_t budget = ctx.spadElems() / 2;
-  if (innerElems > budget)
-    return op->emitError("one row of the padding (")
-           << innerElems << " elements) does not fit the scratchpad twice";
   BoxDim outer = dims.back();
   int64_t low = -outer.start, in = outer.extent ? outer.extent : outer.size;
-  int64_t per =
-      std::max<int64_t>(1, std::min<int64_t>(budget, 65536) / innerElems);
   InstBuilder &ib = ctx.ib;
   unsigned parity = 0;
   for (int64_t o0 = 0; o0 < outer.size; o0 += per) {
