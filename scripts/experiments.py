@@ -126,9 +126,14 @@ def cpu_run(args, name, model, mode, settings, out):
         cmd += ["--threads", str(args.threads)]
     logpath = os.path.join(out, f"{mode}.log")
     log(f"   CPU {mode}: {' '.join(cmd[1:])}")
+    load_before = os.getloadavg()[0]
     ok, wall, msg = run_logged(cmd, logpath, args.timeout)
     if not ok:
         return {"error": msg}
+    # The 1-minute load average around the run: the run's own threads
+    # account for about --threads (all cores by default) of it; more means
+    # other jobs shared the cores and the CPU seconds are pessimistic.
+    load = max(load_before, os.getloadavg()[0])
     es = epochs_of(os.path.join(out, f"{mode}.jsonl"))
     bp = sum(e.get("bp_steps", 0) for e in es)
     gp = sum(e.get("gp_steps", 0) for e in es)
@@ -138,7 +143,7 @@ def cpu_run(args, name, model, mode, settings, out):
             "accuracy_per_epoch": [e["test_accuracy"] for e in es],
             "train_seconds": sum(e["seconds"] for e in es),
             "bp_steps": bp, "gp_steps": gp, "wall_seconds": wall,
-            "compile_seconds": compile_seconds(logpath)}
+            "compile_seconds": compile_seconds(logpath), "load": load}
 
 
 def accel_run(args, name, model, out):
@@ -266,6 +271,11 @@ def why(r, d):
                      "BP step")
     if "gp_over_bp" in d and d["gp_over_bp"] > 0.5:
         notes.append(f"GP step {d['gp_over_bp']:.2f} of a BP step")
+    loads = [r[part]["load"] for part in ("bp", "adagp")
+             if "load" in r.get(part, {})]
+    if loads and max(loads) > (os.cpu_count() or 1) + 1:
+        notes.append(f"CPU times under load {max(loads):.1f} (other jobs "
+                     "shared the cores)")
     return "; ".join(notes)
 
 
@@ -392,6 +402,15 @@ def report(args, rows, command, started, elapsed):
             "earlier ones): " + "; ".join(
                 f"`{r['model']}` {r.get('revision', 'unknown')} "
                 f"({r.get('date', '?')})" for r in rows) + ".")
+    unloaded = [r["model"] for r in rows
+                 if not any("load" in r.get(p, {}) for p in ("bp", "adagp"))]
+    if unloaded:
+        add("")
+        add("No load average was recorded for " + ", ".join(
+            f"`{m}`" for m in unloaded) + " (measured before the script "
+            "recorded it): their CPU times may include other jobs sharing "
+            "the cores, so their CPU speedups are rough. Accuracies and the "
+            "simulated accelerator figures do not depend on the load.")
     add("")
     add("| model | family | data | BP acc | ADA-GP acc | diff | CPU BP s | "
         "CPU ADA-GP s | CPU speedup | GP steps | GP/BP cycles | predictor "
