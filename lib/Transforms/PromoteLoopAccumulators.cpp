@@ -30,7 +30,7 @@ namespace {
 /// What identifies the buffer that `memref` views, or null if it is not
 /// known to be distinct from every other identified buffer: an allocation,
 /// a global (by name: two memref.get_global of one global are one buffer)
-/// or an argument of the function (distinct buffers by the calling
+/// or an argument of a public function (distinct buffers by the calling
 /// convention that `adagp-annotate-noalias` also relies on).
 const void *bufferIdentity(Value memref) {
   while (Operation *def = memref.getDefiningOp()) {
@@ -44,8 +44,13 @@ const void *bufferIdentity(Value memref) {
       return global.getNameAttr().getAsOpaquePointer();
     return nullptr;
   }
+  // Only a public function's arguments: a private one may be called with a
+  // view of a buffer it also reaches another way (as in
+  // adagp-annotate-noalias, which marks public functions' arguments only).
   auto arg = cast<BlockArgument>(memref);
-  if (isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
+  auto function = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (function && function.isPublic() &&
+      arg.getOwner() == &function.getFunctionBody().front())
     return arg.getAsOpaquePointer();
   return nullptr;
 }

@@ -65,3 +65,22 @@ func.func @not_promoted(%x: memref<32xf32>, %n: index) {
   return
 }
 func.func private @touch(memref<32xf32>)
+
+// Not promoted either: a private function's arguments may be views of one
+// buffer (its callers are not bound by the public calling convention).
+// CHECK-LABEL: func.func private @private_sum
+// CHECK-NOT: iter_args
+// CHECK: return
+func.func private @private_sum(%x: memref<32xf32>, %sum: memref<1xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  scf.for %i = %c0 to %c32 step %c1 {
+    %v = memref.load %x[%i] : memref<32xf32>
+    %acc = memref.load %sum[%c0] : memref<1xf64>
+    %e = arith.extf %v : f32 to f64
+    %s = arith.addf %acc, %e : f64
+    memref.store %s, %sum[%c0] : memref<1xf64>
+  }
+  return
+}
