@@ -2,7 +2,7 @@
 """BP against ADA-GP on every model of models/: accuracy, CPU wall-clock
 speedup, accelerator speedup and energy saving, GP fraction.
 
-    scripts/experiments.py --quick            # short runs, about an hour
+    scripts/experiments.py --quick            # short runs (2 h on 2 shared cores)
     scripts/experiments.py                    # the full table
     scripts/experiments.py --models lenet5,resnet20 --results ''
 

@@ -2,7 +2,7 @@
 # BP against ADA-GP on every model of models/, on the CPU and on the
 # simulated accelerator; writes docs/results.md and its plot.
 #
-#   scripts/experiments.sh --quick     # short runs, about an hour on 2 cores
+#   scripts/experiments.sh --quick     # short runs: 2 h of measurements on 2 shared cores
 #   scripts/experiments.sh             # the full table (hours)
 #   scripts/experiments.sh --quick --models lenet5,resnet20 --resume
 #
