@@ -13,8 +13,7 @@ namespace adagp {
 using namespace mlir;
 
 namespace {
-struct FuseElementwise
-    : adagp::impl::FuseElementwiseBase<FuseElementwise> {
+struct FuseElementwise : adagp::impl::FuseElementwiseBase<FuseElementwise> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     linalg::populateElementwiseOpsFusionPatterns(

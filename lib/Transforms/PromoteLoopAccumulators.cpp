@@ -61,15 +61,13 @@ FailureOr<SmallVector<std::pair<Operation *, const void *>>>
 accessedBuffers(scf::ForOp loop) {
   SmallVector<std::pair<Operation *, const void *>> accesses;
   WalkResult result = loop.getBody()->walk([&](Operation *op) {
-    if (auto load = dyn_cast<memref::LoadOp>(op)) {
-      const void *id = bufferIdentity(load.getMemRef());
-      if (!id)
-        return WalkResult::interrupt();
-      accesses.push_back({op, id});
-      return WalkResult::advance();
-    }
-    if (auto store = dyn_cast<memref::StoreOp>(op)) {
-      const void *id = bufferIdentity(store.getMemRef());
+    Value memref;
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      memref = load.getMemRef();
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      memref = store.getMemRef();
+    if (memref) {
+      const void *id = bufferIdentity(memref);
       if (!id)
         return WalkResult::interrupt();
       accesses.push_back({op, id});

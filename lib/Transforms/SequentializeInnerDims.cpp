@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SequentializeDims.h"
 #include "adagp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -55,28 +56,8 @@ struct SequentializeInnerDims
         work.push_back({op, keep});
     });
     IRRewriter rewriter(&getContext());
-    for (auto [op, keep] : work) {
-      rewriter.setInsertionPoint(op);
-      Location loc = op.getLoc();
-      auto outer = scf::ParallelOp::create(
-          rewriter, loc, op.getLowerBound().take_front(keep),
-          op.getUpperBound().take_front(keep), op.getStep().take_front(keep));
-      SmallVector<Value> ivs(outer.getInductionVars());
-      rewriter.setInsertionPoint(outer.getBody()->getTerminator());
-      for (unsigned d = keep; d < op.getNumLoops(); ++d) {
-        auto loop = scf::ForOp::create(rewriter, loc, op.getLowerBound()[d],
-                                       op.getUpperBound()[d], op.getStep()[d]);
-        ivs.push_back(loop.getInductionVar());
-        rewriter.setInsertionPoint(loop.getBody()->getTerminator());
-      }
-      Block *body = op.getBody();
-      // The original body ends in an scf.reduce with no operands (no
-      // reductions): the new loops have terminators of their own.
-      rewriter.eraseOp(body->getTerminator());
-      rewriter.inlineBlockBefore(body, rewriter.getInsertionBlock(),
-                                 rewriter.getInsertionPoint(), ivs);
-      rewriter.eraseOp(op);
-    }
+    for (auto [op, keep] : work)
+      adagp::sequentializeTrailingDims(rewriter, op, keep);
   }
 };
 

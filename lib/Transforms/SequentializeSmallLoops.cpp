@@ -1,5 +1,6 @@
 //===- SequentializeSmallLoops.cpp - scf.parallel -> scf.for when small ---===//
 
+#include "SequentializeDims.h"
 #include "adagp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -64,28 +65,8 @@ struct SequentializeSmallLoops
         small.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (scf::ParallelOp op : small) {
-      rewriter.setInsertionPoint(op);
-      // Nested scf.for loops in the same order, with the body moved in.
-      SmallVector<Value> ivs;
-      Location loc = op.getLoc();
-      OpBuilder::InsertionGuard guard(rewriter);
-      scf::ForOp outer;
-      for (auto [lb, ub, step] : llvm::zip(
-               op.getLowerBound(), op.getUpperBound(), op.getStep())) {
-        auto loop = scf::ForOp::create(rewriter, loc, lb, ub, step);
-        if (!outer)
-          outer = loop;
-        ivs.push_back(loop.getInductionVar());
-        rewriter.setInsertionPoint(loop.getBody()->getTerminator());
-      }
-      Block *body = op.getBody();
-      // Drop the scf.reduce terminator of the parallel body.
-      rewriter.eraseOp(body->getTerminator());
-      rewriter.inlineBlockBefore(body, rewriter.getInsertionBlock(),
-                                 rewriter.getInsertionPoint(), ivs);
-      rewriter.eraseOp(op);
-    }
+    for (scf::ParallelOp op : small)
+      adagp::sequentializeTrailingDims(rewriter, op, /*keep=*/0);
   }
 };
 

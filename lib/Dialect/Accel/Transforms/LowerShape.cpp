@@ -225,20 +225,36 @@ FailureOr<std::pair<int64_t, int64_t>> chunkOutermost(Operation *op,
   return std::make_pair(innerElems, per);
 }
 
+/// The storage order (outermost first) that a copy from `src` to `dst`
+/// walks both in, or failure if they have no regions yet (silently) or are
+/// stored in different orders. `what` names the operation in errors.
+FailureOr<SmallVector<int64_t>> commonStorageOrder(Operation *op, Value src,
+                                                   Value dst, StringRef what,
+                                                   LoweringContext &ctx) {
+  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
+  if (!rs || !rd)
+    return failure();
+  int64_t rank = cast<RankedTensorType>(src.getType()).getRank();
+  SmallVector<int64_t> order = storageOrder(rs.getLayout(), rank);
+  if (storageOrder(rd.getLayout(), rank) != order)
+    return op->emitError("a ")
+           << what << " stored in another order than its operand is not "
+           << "supported on the accelerator";
+  return order;
+}
+
 LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
   auto slice = cast<nn::SliceOp>(op);
   Value src = slice.getInput(), dst = slice.getResult();
   auto st = cast<RankedTensorType>(src.getType());
-  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
-  if (!rs || !rd)
-    return failure();
-  int64_t rank = st.getRank();
   // Source and result are walked in the same storage order (row-major, or
   // channel-last for activations: a channel slice is a strided box).
-  SmallVector<int64_t> order = storageOrder(rs.getLayout(), rank);
-  if (storageOrder(rd.getLayout(), rank) != order)
-    return op->emitError("a slice stored in another order than its operand "
-                         "is not supported on the accelerator");
+  auto common = commonStorageOrder(op, src, dst, "slice", ctx);
+  if (failed(common))
+    return failure();
+  SmallVector<int64_t> order = std::move(*common);
+  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
+  int64_t rank = st.getRank();
   ArrayRef<int64_t> starts = slice.getStarts(), sizes = slice.getSizes(),
                     steps = slice.getSteps();
   // Innermost first: (size, DRAM stride).
@@ -302,14 +318,12 @@ LogicalResult lowerPad(Operation *op, LoweringContext &ctx) {
   Value src = pad.getInput(), dst = pad.getResult();
   auto st = cast<RankedTensorType>(src.getType());
   auto dt = cast<RankedTensorType>(dst.getType());
-  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
-  if (!rs || !rd)
+  auto common = commonStorageOrder(op, src, dst, "padding", ctx);
+  if (failed(common))
     return failure();
+  SmallVector<int64_t> order = std::move(*common);
+  RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
   int64_t rank = st.getRank();
-  SmallVector<int64_t> order = storageOrder(rs.getLayout(), rank);
-  if (storageOrder(rd.getLayout(), rank) != order)
-    return op->emitError("a padding stored in another order than its "
-                         "operand is not supported on the accelerator");
   ArrayRef<int64_t> pads = pad.getPads();
   // Innermost first; an unpadded dimension has start 0 and extent 0
   // (unbounded).
