@@ -215,6 +215,11 @@ static cl::opt<double>
                cl::desc("Relative rise of the GP loss over the BP loss that "
                         "ends a GP run"),
                cl::init(0.1), cl::cat(adagpCategory));
+static cl::opt<int64_t> predictorEvery(
+    "predictor-every",
+    cl::desc("Train the predictor in every N-th BP step only (the others "
+             "are plain BP steps)"),
+    cl::init(1), cl::cat(adagpCategory));
 static cl::opt<int64_t> pooledSize("pooled-size",
                                    cl::desc("Side of a predictor sample"),
                                    cl::init(4), cl::cat(adagpCategory));
@@ -533,6 +538,8 @@ int main(int argc, char **argv) {
                   "--low-quality <= --high-quality <= 1");
     if (!(lossMargin >= 0))
       return fail("--loss-margin must not be negative");
+    if (predictorEvery < 1)
+      return fail("--predictor-every must be at least 1");
     if (unitFlag != "batch" && unitFlag != "epoch")
       return fail("--unit must be batch or epoch, got '" + unitFlag + "'");
   }
@@ -758,12 +765,13 @@ int main(int argc, char **argv) {
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "
         "min-quality={8} low-quality={9} high-quality={10} "
-        "loss-margin={11}}",
+        "loss-margin={11} predictor-every={12}}",
         mode == "gp" ? "gp" : policyFlag.getValue(), unitFlag.getValue(),
         warmupEpochs.getValue(), bpRun.getValue(), gpRun.getValue(),
         minGpRun.getValue(), maxGpRun.getValue(), num(growth.getValue()),
         num(minQuality.getValue()), num(lowQuality.getValue()),
-        num(highQuality.getValue()), num(lossMargin.getValue()));
+        num(highQuality.getValue()), num(lossMargin.getValue()),
+        predictorEvery.getValue());
   }
   if (failed(parsePassPipeline(pipeline, pm)) || failed(pm.run(*module)))
     return 1;

@@ -23,5 +23,7 @@
 // POLICY: error: 'adagp.schedule' op policy must be bp, gp, fixed or adaptive, got 'sometimes'
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule="low-quality=0.5 high-quality=0.2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=QUALITY
 // QUALITY: error: 'adagp.schedule' op needs -1 <= min_quality <= low_quality <= high_quality <= 1
+// RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule="predictor-every=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=EVERY
+// EVERY: error: 'adagp.schedule' op predictor_every must be at least 1, got 0
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-lower-schedule -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOSCHED
 // NOSCHED: error: --adagp-lower-schedule: expected one adagp.schedule, found 0 (run --adagp-insert-predictors first)

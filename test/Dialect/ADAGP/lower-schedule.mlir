@@ -1,6 +1,7 @@
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule="policy=adaptive warmup-epochs=2 gp-run=8 max-gp-run=64 growth=2 low-quality=0.1 high-quality=0.3 loss-margin=0.1" | FileCheck %s
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule="policy=fixed unit=epoch warmup-epochs=1 bp-run=1 gp-run=3" | FileCheck %s --check-prefix=FIXED
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule="policy=gp" | FileCheck %s --check-prefix=GP
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule="policy=fixed bp-run=1 gp-run=3 predictor-every=4" | FileCheck %s --check-prefix=EVERY
 
 // The schedule's state is in globals, so that the same lowering serves a
 // host loop on the CPU and scalar code on the accelerator.
@@ -10,6 +11,8 @@
 // CHECK-DAG: ml_program.global private mutable @adagp.schedule.bp_loss(
 // CHECK-DAG: ml_program.global private mutable @adagp.schedule.quality(
 // CHECK-NOT: adagp.schedule {
+// Every BP step trains the predictor: the plain BP step is gone.
+// CHECK-NOT: func.func @bp_plain_step
 
 // CHECK-LABEL: func.func @train() attributes {adagp.policy = "adaptive"}
 // One batch per iteration from the host; a negative epoch ends training.
@@ -61,3 +64,24 @@
 // GP: %[[T:.*]] = arith.constant true
 // GP: scf.if %[[T]] -> (tensor<f32>)
 // GP: func.call @gp_step
+
+// predictor-every=4: the BP steps whose count (warm-up included) is a
+// multiple of 4 call @bp_step and feed the quality average and the report;
+// the others call @bp_plain_step, kept from before the predictor was added.
+// EVERY: func.func @bp_plain_step(
+// EVERY-NOT: adagp.reorganize
+// EVERY: return
+// EVERY-LABEL: func.func @train() attributes {adagp.policy = "fixed"}
+// EVERY: %[[COUNT:.*]] = tensor.extract %adagp.schedule.bp_count[]
+// EVERY: %[[REM:.*]] = arith.remsi %[[COUNT]], %c4_i64
+// EVERY: %[[TRAINS:.*]] = arith.cmpi eq, %[[REM]], %c0_i64
+// EVERY: scf.if %{{.*}} -> (tensor<f32>) {
+// EVERY-NEXT: func.call @gp_step
+// EVERY: } else {
+// EVERY-NEXT: %[[BP:.*]] = scf.if %[[TRAINS]] -> (tensor<f32>) {
+// EVERY-NEXT: func.call @bp_step
+// EVERY: } else {
+// EVERY-NEXT: func.call @bp_plain_step
+// EVERY: %[[MEASURED:.*]] = arith.andi %{{.*}}, %[[TRAINS]]
+// EVERY: arith.select %[[MEASURED]]
+// EVERY: adagp.report

@@ -136,6 +136,11 @@ def ADAGP_ScheduleOp : ADAGP_Op<"schedule",
       GP step's loss exceeds the moving average of BP losses by more than
       `loss_margin` (relative).
 
+    With `predictor_every = N > 1` only every N-th BP step (counting all BP
+    steps, warm-up included) calls `bp_step`, which trains the predictor and
+    measures its quality; the others call `bp_plain_step`, the same BP step
+    without the predictor (the quality average then keeps its last value).
+
     Example:
     ```mlir
     adagp.schedule {bp_step = @bp_step, gp_step = @gp_step,
@@ -154,7 +159,9 @@ def ADAGP_ScheduleOp : ADAGP_Op<"schedule",
                        I64Attr:$gp_run, I64Attr:$min_gp_run,
                        I64Attr:$max_gp_run, F64Attr:$growth,
                        F64Attr:$min_quality, F64Attr:$low_quality,
-                       F64Attr:$high_quality, F64Attr:$loss_margin);
+                       F64Attr:$high_quality, F64Attr:$loss_margin,
+                       OptionalAttr<FlatSymbolRefAttr>:$bp_plain_step,
+                       DefaultValuedAttr<I64Attr, "1">:$predictor_every);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }
@@ -189,8 +196,9 @@ def ADAGP_ReportOp : ADAGP_Op<"report", [
   let summary = "one step's metrics to the host";
   let description = [{
     Sends the host the record of a finished step: its `mode` (0 = BP,
-    1 = GP), training `loss`, and in BP steps the predictor's loss and
-    quality (NaN in GP steps). On the CPU it becomes a call of the runtime's
+    1 = GP), training `loss`, and in BP steps that trained the predictor its
+    loss and quality (NaN in GP steps and in BP steps without the
+    predictor). On the CPU it becomes a call of the runtime's
     `adagp_host_report`, on the accelerator a `SEND`.
 
     Example:

@@ -27,6 +27,9 @@ inline constexpr const char *kQualityGlobal = "adagp.quality";
 inline constexpr const char *kPredictorLossGlobal = "adagp.predictor_loss";
 inline constexpr const char *kScaleGlobal = "adagp.scale";
 inline constexpr const char *kBiasScaleGlobal = "adagp.bias_scale";
+/// The BP step without the predictor, which --adagp-insert-predictors keeps
+/// for BP steps that do not train it (the schedule's predictor_every).
+inline constexpr const char *kBPPlainStep = "bp_plain_step";
 inline constexpr const char *kPredictorPrefix = "adagp.predictor.";
 inline constexpr const char *kSchedulePrefix = "adagp.schedule.";
 

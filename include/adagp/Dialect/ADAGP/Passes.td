@@ -139,6 +139,9 @@ def LowerSchedule : Pass<"adagp-lower-schedule", "::mlir::ModuleOp"> {
     Option<"lossMargin", "loss-margin", "double", "0.1",
            "Relative rise of a GP step's loss over the BP average that ends "
            "a GP run">,
+    Option<"predictorEvery", "predictor-every", "int64_t", "1",
+           "Train the predictor (and measure its quality) in every N-th BP "
+           "step only; the others call @bp_plain_step">,
   ];
   let dependentDialects = [
     "::adagp::gp::ADAGPDialect", "::mlir::ml_program::MLProgramDialect",

@@ -149,13 +149,22 @@ LogicalResult ScheduleOp::verify() {
   if (!(getLossMargin().convertToDouble() >= 0))
     return emitOpError("loss_margin must be non-negative, got ")
            << getLossMargin().convertToDouble();
+  if (static_cast<int64_t>(getPredictorEvery()) < 1)
+    return emitOpError("predictor_every must be at least 1, got ")
+           << static_cast<int64_t>(getPredictorEvery());
+  if (getPredictorEvery() > 1 && !getBpPlainStepAttr())
+    return emitOpError("predictor_every > 1 needs bp_plain_step (the BP step "
+                       "without the predictor)");
   return success();
 }
 
 LogicalResult ScheduleOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   for (auto [name, ref] :
        {std::pair<StringRef, FlatSymbolRefAttr>{"bp_step", getBpStepAttr()},
-        {"gp_step", getGpStepAttr()}}) {
+        {"gp_step", getGpStepAttr()},
+        {"bp_plain_step", getBpPlainStepAttr()}}) {
+    if (!ref)
+      continue;
     auto func = symbolTable.lookupNearestSymbolFrom<func::FuncOp>(*this, ref);
     if (!func)
       return emitOpError() << name << " " << ref << " is not a function";

@@ -29,6 +29,7 @@ namespace adagp::gp {
 using namespace mlir;
 using namespace adagp;
 using adagp::gp::kBiasScaleGlobal;
+using adagp::gp::kBPPlainStep;
 using adagp::gp::kPredictorLossGlobal;
 using adagp::gp::kPredictorPrefix;
 using adagp::gp::kQualityGlobal;
@@ -1162,7 +1163,9 @@ void InsertPredictors::createSchedule() {
                          FlatSymbolRefAttr::get(&getContext(), kQualityGlobal),
                          b.getStringAttr("adaptive"), b.getStringAttr("batch"),
                          i64(1), i64(4), i64(8), i64(1), i64(64), f64(2.0),
-                         f64(0.0), f64(0.1), f64(0.3), f64(0.1));
+                         f64(0.0), f64(0.1), f64(0.3), f64(0.1),
+                         FlatSymbolRefAttr::get(&getContext(), kBPPlainStep),
+                         i64(1));
 }
 
 void InsertPredictors::runOnOperation() {
@@ -1188,6 +1191,17 @@ void InsertPredictors::runOnOperation() {
     module.emitError("--adagp-insert-predictors: the module has no globals");
     return signalPassFailure();
   }
+  // The BP step as it was, for the schedule's BP steps that do not train
+  // the predictor (predictor-every); --adagp-lower-schedule erases it when
+  // every BP step trains the predictor.
+  if (table.lookup(kBPPlainStep)) {
+    module.emitError("--adagp-insert-predictors: the module already has @")
+        << kBPPlainStep;
+    return signalPassFailure();
+  }
+  auto plain = cast<func::FuncOp>(bpStep->clone());
+  plain.setSymName(kBPPlainStep);
+  table.insert(plain, std::next(Block::iterator(bpStep)));
   createPredictorGlobals();
   createStateGlobals();
   if (failed(buildGPStep(forward, bpStep)) || failed(extendBPStep(bpStep)))

@@ -8,6 +8,8 @@
 //       load the policy state (@adagp.schedule.*)
 //       decide: GP step or BP step            (arith on scalars)
 //       %loss = scf.if %gp { call @gp_step } else { call @bp_step }
+//                 (predictor-every=N: every N-th BP step calls @bp_step,
+//                 the others @bp_plain_step)
 //       update the moving averages, end a GP run whose loss rises
 //       store the policy state; adagp.report
 //   }
@@ -43,6 +45,7 @@ struct Policy {
   std::string policy, unit;
   int64_t warmupEpochs, bpRun, gpRun, minGpRun, maxGpRun;
   double growth, minQuality, lowQuality, highQuality, lossMargin;
+  int64_t predictorEvery;
 };
 
 /// The policy state globals.
@@ -58,7 +61,7 @@ constexpr StateGlobal kState[] = {
     {"bp_loss", true, 0},    // moving average of BP losses
     {"gp_loss", true, 0},    // moving average of the current GP run
     {"quality", true, 0},    // moving average of predictor quality
-    {"bp_count", false, 0},  // BP steps seen after warm-up
+    {"bp_count", false, 0},  // BP steps so far, warm-up included
 };
 
 struct LowerSchedule : adagp::gp::impl::LowerScheduleBase<LowerSchedule> {
@@ -89,6 +92,7 @@ FailureOr<Policy> LowerSchedule::resolve(gp::ScheduleOp op) {
   p.lowQuality = pick(lowQuality, op.getLowQuality().convertToDouble());
   p.highQuality = pick(highQuality, op.getHighQuality().convertToDouble());
   p.lossMargin = pick(lossMargin, op.getLossMargin().convertToDouble());
+  p.predictorEvery = pick(predictorEvery, int64_t(op.getPredictorEvery()));
   // Write the resolved values back so that the op's verifier checks them
   // and names the offending one.
   Builder b(op.getContext());
@@ -104,6 +108,7 @@ FailureOr<Policy> LowerSchedule::resolve(gp::ScheduleOp op) {
   op.setLowQualityAttr(b.getF64FloatAttr(p.lowQuality));
   op.setHighQualityAttr(b.getF64FloatAttr(p.highQuality));
   op.setLossMarginAttr(b.getF64FloatAttr(p.lossMargin));
+  op.setPredictorEvery(p.predictorEvery);
   if (failed(op.verify())) {
     op.emitError("--adagp-lower-schedule: invalid policy; each attribute "
                  "above is the pass option (and adagp-train flag) of the "
@@ -126,6 +131,25 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
       symbols.lookup<ml_program::GlobalOp>(gp::kPredictorLossGlobal);
   if (!bpStep || !gpStep || !qualityGlobal)
     return schedule.emitError("refers to a missing step or global");
+  func::FuncOp bpPlainStep;
+  if (auto ref = schedule.getBpPlainStepAttr()) {
+    bpPlainStep = symbols.lookup<func::FuncOp>(ref.getValue());
+    if (!bpPlainStep)
+      return schedule.emitError("refers to a missing step ") << ref;
+    if (bpPlainStep.getFunctionType() != bpStep.getFunctionType())
+      return schedule.emitError(
+          "@bp_step and @bp_plain_step have different types");
+    // Not called when every BP step trains the predictor, nor by a policy
+    // without BP steps.
+    if (p.predictorEvery == 1 || p.policy == "gp") {
+      schedule.removeBpPlainStepAttr();
+      if (!SymbolTable::symbolKnownUseEmpty(bpPlainStep, module))
+        return schedule.emitError("@")
+               << bpPlainStep.getSymName() << " is used elsewhere";
+      symbols.erase(bpPlainStep);
+      bpPlainStep = nullptr;
+    }
+  }
   if (bpStep.getFunctionType() != gpStep.getFunctionType())
     return schedule.emitError("@bp_step and @gp_step have different types");
   if (bpStep.getNumArguments() != 2)
@@ -286,6 +310,14 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
         sel(warm, remaining, arith::SubIOp::create(b, loc, remaining, ci(1)));
   }
 
+  // Whether a BP step trains the predictor: every predictor-every-th BP
+  // step, counting from the first.
+  Value trainsPredictor = ctrue(true);
+  if (p.predictorEvery > 1)
+    trainsPredictor = cmpi(
+        arith::CmpIPredicate::eq,
+        arith::RemSIOp::create(b, loc, bpCount, ci(p.predictorEvery)), ci(0));
+
   // The step.
   auto branch = scf::IfOp::create(b, loc, TypeRange{lossType}, isGP,
                                   /*withElseRegion=*/true);
@@ -295,8 +327,22 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     auto call = func::CallOp::create(b, loc, gpStep, ValueRange{x, y});
     scf::YieldOp::create(b, loc, call.getResults());
     b.setInsertionPointToStart(&branch.getElseRegion().front());
-    call = func::CallOp::create(b, loc, bpStep, ValueRange{x, y});
-    scf::YieldOp::create(b, loc, call.getResults());
+    if (bpPlainStep) {
+      auto withPredictor = scf::IfOp::create(b, loc, TypeRange{lossType},
+                                             trainsPredictor,
+                                             /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&withPredictor.getThenRegion().front());
+      call = func::CallOp::create(b, loc, bpStep, ValueRange{x, y});
+      scf::YieldOp::create(b, loc, call.getResults());
+      b.setInsertionPointToStart(&withPredictor.getElseRegion().front());
+      call = func::CallOp::create(b, loc, bpPlainStep, ValueRange{x, y});
+      scf::YieldOp::create(b, loc, call.getResults());
+      b.setInsertionPointAfter(withPredictor);
+      scf::YieldOp::create(b, loc, withPredictor.getResults());
+    } else {
+      call = func::CallOp::create(b, loc, bpStep, ValueRange{x, y});
+      scf::YieldOp::create(b, loc, call.getResults());
+    }
   }
   Value lossTensor = branch.getResult(0);
   Value loss = tensor::ExtractOp::create(b, loc, lossTensor, ValueRange{});
@@ -322,7 +368,9 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
   Value newQuality =
       sel(first, stepQuality, mix(quality, stepQuality, kQualityAverage));
   Value newBPLoss = sel(first, loss, mix(bpLoss, loss, kBPLossAverage));
-  quality = sel(isBP, newQuality, quality);
+  // Predictor figures come only from the BP steps that train it.
+  Value measured = arith::AndIOp::create(b, loc, isBP, trainsPredictor);
+  quality = sel(measured, newQuality, quality);
   bpLoss = sel(isBP, newBPLoss, bpLoss);
   bpCount = sel(isBP, arith::AddIOp::create(b, loc, bpCount, ci(1)), bpCount);
 
@@ -364,10 +412,10 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
     return tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({}, v.getType()), ValueRange{v});
   };
-  gp::ReportOp::create(b, loc,
-                       asTensor(arith::ExtUIOp::create(b, loc, i64, isGP)),
-                       asTensor(loss), asTensor(sel(isBP, predictorLoss, nan)),
-                       asTensor(sel(isBP, stepQuality, nan)));
+  gp::ReportOp::create(
+      b, loc, asTensor(arith::ExtUIOp::create(b, loc, i64, isGP)),
+      asTensor(loss), asTensor(sel(measured, predictorLoss, nan)),
+      asTensor(sel(measured, stepQuality, nan)));
 
   b.setInsertionPointAfter(loop);
   func::ReturnOp::create(b, loc);
