@@ -14,7 +14,7 @@
 // Every BP step trains the predictor: the plain BP step is gone.
 // CHECK-NOT: func.func @bp_plain_step
 
-// CHECK-LABEL: func.func @train() attributes {adagp.policy = "adaptive"}
+// CHECK-LABEL: func.func @train() attributes {adagp.policy = "adaptive", adagp.predictor_every = 1 : i64}
 // One batch per iteration from the host; a negative epoch ends training.
 // CHECK: scf.while : () -> () {
 // CHECK: %[[X:.*]], %[[Y:.*]], %[[EPOCH:.*]] = adagp.next_batch
@@ -50,7 +50,7 @@
 
 // Fixed epoch runs depend on the epoch alone: after one warm-up epoch, 1
 // BP epoch then 3 GP epochs.
-// FIXED-LABEL: func.func @train() attributes {adagp.policy = "fixed"}
+// FIXED-LABEL: func.func @train() attributes {adagp.policy = "fixed", adagp.predictor_every = 1 : i64}
 // FIXED: adagp.next_batch
 // FIXED: arith.cmpi slt, %{{.*}}, %c1_i64
 // FIXED: arith.subi
@@ -60,7 +60,7 @@
 // FIXED: adagp.report
 
 // policy=gp: every step is a GP step.
-// GP-LABEL: func.func @train() attributes {adagp.policy = "gp"}
+// GP-LABEL: func.func @train() attributes {adagp.policy = "gp", adagp.predictor_every = 1 : i64}
 // GP: %[[T:.*]] = arith.constant true
 // GP: scf.if %[[T]] -> (tensor<f32>)
 // GP: func.call @gp_step
@@ -71,7 +71,7 @@
 // EVERY: func.func @bp_plain_step(
 // EVERY-NOT: adagp.reorganize
 // EVERY: return
-// EVERY-LABEL: func.func @train() attributes {adagp.policy = "fixed"}
+// EVERY-LABEL: func.func @train() attributes {adagp.policy = "fixed", adagp.predictor_every = 4 : i64}
 // EVERY: %[[COUNT:.*]] = tensor.extract %adagp.schedule.bp_count[]
 // EVERY: %[[REM:.*]] = arith.remsi %[[COUNT]], %c4_i64
 // EVERY: %[[TRAINS:.*]] = arith.cmpi eq, %[[REM]], %c0_i64

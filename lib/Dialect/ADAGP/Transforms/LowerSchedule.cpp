@@ -187,6 +187,10 @@ LogicalResult LowerSchedule::build(gp::ScheduleOp schedule, const Policy &p) {
   auto train =
       func::FuncOp::create(mb, loc, "train", mb.getFunctionType({}, {}));
   train->setAttr("adagp.policy", mb.getStringAttr(p.policy));
+  // Hosts that run the steps themselves (the accelerator's) follow the same
+  // rule for which BP steps train the predictor.
+  train->setAttr("adagp.predictor_every",
+                 mb.getI64IntegerAttr(bpPlainStep ? p.predictorEvery : 1));
   OpBuilder b = OpBuilder::atBlockEnd(train.addEntryBlock());
 
   // The loop, in do-while form: the "before" region asks the host for a
