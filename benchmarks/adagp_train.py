@@ -15,8 +15,9 @@ row per model:
     printed separately) and the speedup BP time / ADA-GP time,
   - the fraction of GP steps in the ADA-GP run,
   - ms per step: a BP step (BP run), a GP step (GP run), and a BP step of the
-    ADA-GP run (which also trains the predictor; derived from its time minus
-    its GP steps at the GP run's rate).
+    ADA-GP run (which also trains the predictor, or with --predictor-every N
+    one in N does; derived from its time minus its GP steps at the GP run's
+    rate).
 Metrics files and logs stay in --out-dir, so benchmarks/plot_training.py can
 draw them. Nothing here is a pass/fail test: the figures are what the machine
 produced. Run it on an otherwise idle machine.
@@ -60,6 +61,10 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", default="0.01")
     ap.add_argument("--momentum", default="0.9")
+    ap.add_argument("--lr-schedule", default="cosine",
+                    help="constant, step or cosine (both runs; cosine makes "
+                    "the last epoch's accuracy a settled figure rather than "
+                    "one noisy snapshot)")
     ap.add_argument("--seed", default="1")
     ap.add_argument("--threads", default=str(os.cpu_count() or 1))
     ap.add_argument("--train-images", type=int, default=0,
@@ -82,7 +87,8 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         common = [train, path, "--dataset", "fashion-mnist", "--epochs",
                   str(args.epochs), "--batch-size", str(args.batch_size),
-                  "--lr", args.lr, "--momentum", args.momentum, "--seed",
+                  "--lr", args.lr, "--momentum", args.momentum,
+                  "--lr-schedule", args.lr_schedule, "--seed",
                   args.seed, "--threads", args.threads]
         if args.train_images:
             common += ["--train-images", str(args.train_images)]

@@ -3,6 +3,7 @@
 produced it.
 
   check_adagp_metrics.py METRICS --mode adagp --warmup-epochs 1 --bp-run 2 --gp-run 3
+  check_adagp_metrics.py METRICS --mode adagp ... --predictor-every 4
   check_adagp_metrics.py METRICS --mode gp
   check_adagp_metrics.py METRICS --same-as OTHER    # identical except times
 
@@ -31,6 +32,9 @@ def main():
     ap.add_argument("--warmup-epochs", type=int, default=1)
     ap.add_argument("--bp-run", type=int, default=0)
     ap.add_argument("--gp-run", type=int, default=0)
+    ap.add_argument("--predictor-every", type=int, default=1,
+                    help="every N-th BP step (from the first) trains the "
+                    "predictor and reports its figures")
     ap.add_argument("--same-as")
     args = ap.parse_args()
     records = load(args.metrics)
@@ -49,14 +53,21 @@ def main():
         print("same: %d records" % len(records))
         return
 
+    bp_seen = 0
+    trained = 0
     for r in steps:
         if r["mode"] not in ("bp", "gp"):
             fail("step %d: mode %r" % (r["step"], r["mode"]))
         if not math.isfinite(r["loss"]):
             fail("step %d: loss %r" % (r["step"], r["loss"]))
         has_predictor = "predictor_loss" in r and "quality" in r
-        if args.mode != "bp" and (r["mode"] == "bp") != has_predictor:
-            fail("step %d: predictor figures only in BP steps: %r" % (r["step"], r))
+        trains = r["mode"] == "bp" and bp_seen % args.predictor_every == 0
+        bp_seen += r["mode"] == "bp"
+        trained += has_predictor
+        if args.mode != "bp" and trains != has_predictor:
+            fail("step %d: predictor figures only in BP steps that train "
+                 "the predictor (every %d-th): %r" %
+                 (r["step"], args.predictor_every, r))
         if has_predictor and not (-1.0001 <= r["quality"] <= 1.0001):
             fail("step %d: quality %r outside [-1, 1]" % (r["step"], r["quality"]))
 
@@ -90,7 +101,9 @@ def main():
                      (r["step"], r["epoch"], r["mode"], want))
     counts = {m: sum(1 for r in steps if r["mode"] == m) for m in ("bp", "gp")}
     print("ok: %d BP and %d GP steps over %d epochs" %
-          (counts["bp"], counts["gp"], len(epochs)))
+          (counts["bp"], counts["gp"], len(epochs)) +
+          ("" if args.predictor_every == 1 else
+           ", %d BP steps trained the predictor" % trained))
 
 
 if __name__ == "__main__":
