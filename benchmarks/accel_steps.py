@@ -16,6 +16,13 @@ and for a whole schedule (the sequence of BP and GP steps):
 The schedule comes from a CPU training run's metrics (--schedule-from
 RUN.jsonl, written by adagp-train --metrics; its step records say "bp" or
 "gp") or from a fixed policy (--gp-fraction F: a fraction F of GP steps).
+With predictor-every N > 1 (adagp-train --predictor-every N; here
+--predictor-every N, or found in the --schedule-from file) only every N-th
+BP step trains the predictor; the others are ADA-GP's plain BP steps
+(@bp_plain_step, compiled with --schedule-options predictor-every=N and
+measured as well), n_pBP of them in the schedule's cost: the BP records
+without a "quality" of a run that has some with one, or, for the fixed
+policy, all BP steps but numbers 0, N, 2N, ...
 Schedule totals are sums of the measured per-step costs (steps start and
 end with the queues drained, so a step's cost does not depend on its
 neighbours); --check-schedule N also simulates N steps of the schedule
@@ -64,24 +71,68 @@ def simulate(binary, program, work, name, steps, extra, config):
     return r
 
 
+def read_schedule(path):
+    """Counts the step kinds of an adagp-train --metrics file: a dict with
+    bp (BP steps that trained the predictor), bp_plain (BP steps that did
+    not: no "quality" in a run where other BP steps have one), gp, and
+    predictor_every (N: the distance between the first two BP steps that
+    trained the predictor, counted in BP steps; 1 without plain steps).
+    A file without any "quality" (a --mode bp run) counts every BP step as
+    one that trains the predictor, as before predictor-every existed."""
+    trained = []  # whether each BP step trained the predictor
+    gp = 0
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            rec = json.loads(line)
+            if "mode" in rec and "step" in rec:
+                if rec["mode"] == "bp":
+                    trained.append("quality" in rec)
+                gp += rec["mode"] == "gp"
+    if not trained and not gp:
+        raise ValueError(f"{path}: no step records with a mode")
+    if not any(trained):
+        return {"bp": len(trained), "bp_plain": 0, "gp": gp,
+                "predictor_every": 1}
+    first = [i for i, t in enumerate(trained) if t]
+    every = 1
+    if len(first) < len(trained):
+        every = (first[1] - first[0] if len(first) > 1
+                 else len(trained))
+    return {"bp": len(first), "bp_plain": len(trained) - len(first),
+            "gp": gp, "predictor_every": every}
+
+
 def schedule_counts(args):
+    """(BP steps that train the predictor, plain BP steps, GP steps,
+    predictor-every N, description) of the schedule the arguments give."""
+    if args.predictor_every is not None and args.predictor_every < 1:
+        sys.exit("--predictor-every must be at least 1")
     if args.schedule_from:
-        bp = gp = 0
-        with open(args.schedule_from) as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                rec = json.loads(line)
-                if "mode" in rec and "step" in rec:
-                    bp += rec["mode"] == "bp"
-                    gp += rec["mode"] == "gp"
-        if bp + gp == 0:
-            sys.exit(f"{args.schedule_from}: no step records with a mode")
-        return bp, gp, os.path.basename(args.schedule_from)
+        try:
+            c = read_schedule(args.schedule_from)
+        except ValueError as e:
+            sys.exit(str(e))
+        every = c["predictor_every"]
+        if args.predictor_every is not None:
+            if c["bp_plain"] and args.predictor_every == 1:
+                sys.exit(f"--predictor-every 1, but {args.schedule_from} has "
+                         f"{c['bp_plain']} BP steps that did not train the "
+                         "predictor")
+            every = args.predictor_every
+        return (c["bp"], c["bp_plain"], c["gp"], every,
+                os.path.basename(args.schedule_from))
     total = 1000
     gp = int(round(args.gp_fraction * total))
-    return total - gp, gp, f"fixed {args.gp_fraction:.0%} GP"
+    every = args.predictor_every or 1
+    # BP steps number 0, N, 2N, ... train the predictor.
+    bp = -(-(total - gp) // every)
+    source = f"fixed {args.gp_fraction:.0%} GP"
+    if every > 1:
+        source += f", predictor every {every} BP steps"
+    return bp, total - gp - bp, gp, every, source
 
 
 def dominant_phase(report):
@@ -97,11 +148,17 @@ def dominant_phase(report):
 
 
 def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
-                  schedule_from=None):
+                  schedule_from=None, n_bp_plain=0, predictor_every=1):
     """Compiles `model` for the accelerator in BP and ADA-GP mode, simulates a
     plain BP step, ADA-GP's BP and GP steps (timing only) and returns their
-    costs and the totals of a schedule of n_bp BP and n_gp GP steps. Raises
-    RuntimeError with the tool's last error line when a step fails."""
+    costs and the totals of a schedule of n_bp BP and n_gp GP steps. With
+    predictor_every > 1, ADA-GP's program also has a plain BP step (the BP
+    steps that do not train the predictor), measured too and counted
+    n_bp_plain times in the schedule. Raises RuntimeError with the tool's
+    last error line when a step fails."""
+    if n_bp_plain and predictor_every <= 1:
+        raise ValueError("plain BP steps need predictor_every > 1")
+    plain = predictor_every > 1
     with tempfile.TemporaryDirectory() as work:
         progs = {}
         compile_seconds = {}
@@ -113,42 +170,67 @@ def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
                    "--train=dropout=false", "-o", progs[mode]]
             if config:
                 cmd.append(f"--accel-config={config}")
+            if mode == "adagp" and plain:
+                cmd.append(
+                    f"--schedule-options=predictor-every={predictor_every}")
             start = time.time()
             run(cmd)
             compile_seconds[mode] = time.time() - start
         bp = simulate(binary, progs["bp"], work, "bp", 1, [], config)
-        ada = simulate(binary, progs["adagp"], work, "adagp", 2,
-                       ["--warmup-steps", "0", "--bp-run", "1",
-                        "--gp-run", "1"], config)
+        if plain:
+            # BP step number 0 trains the predictor, number 1 is plain
+            # (--predictor-every 2 whatever the program's N), then GP.
+            ada = simulate(binary, progs["adagp"], work, "adagp", 3,
+                           ["--warmup-steps", "0", "--bp-run", "2",
+                            "--gp-run", "1", "--predictor-every", "2"],
+                           config)
+        else:
+            ada = simulate(binary, progs["adagp"], work, "adagp", 2,
+                           ["--warmup-steps", "0", "--bp-run", "1",
+                            "--gp-run", "1"], config)
         gp_only = simulate(binary, progs["adagp"], work, "gp", 1,
                            ["--warmup-steps", "0", "--bp-run", "0",
                             "--gp-run", "1"], config)
         check = None
         if check_schedule:
+            # The fixed policy's plain BP steps follow the program's N.
             extra = (["--schedule-from", schedule_from] if schedule_from else
-                     ["--warmup-steps", "0", "--bp-run", str(n_bp),
-                      "--gp-run", str(n_gp)])
+                     ["--warmup-steps", "0", "--bp-run",
+                      str(n_bp + n_bp_plain), "--gp-run", str(n_gp)])
             check = simulate(binary, progs["adagp"], work, "check",
                              check_schedule, extra, config)
     bp_c, bp_e = bp["bp_step_cycles"], bp["bp_step_energy_joules"]
     abp_c, abp_e = ada["bp_step_cycles"], ada["bp_step_energy_joules"]
     gp_c, gp_e = ada["gp_step_cycles"], ada["gp_step_energy_joules"]
-    total = n_bp + n_gp
+    pbp_c = pbp_e = 0.0
+    if plain:
+        pbp_c = ada["bp_plain_step_cycles"]
+        pbp_e = ada["bp_plain_step_energy_joules"]
+    total = n_bp + n_bp_plain + n_gp
     row = {"bp_step_cycles": bp_c, "bp_step_energy_joules": bp_e,
            "adagp_bp_step_cycles": abp_c,
            "adagp_bp_step_energy_joules": abp_e,
            "gp_step_cycles": gp_c, "gp_step_energy_joules": gp_e,
            "gp_over_bp": gp_c / bp_c, "utilization_bp": bp.get("utilization"),
            "schedule_bp_steps": n_bp, "schedule_gp_steps": n_gp,
-           "schedule_speedup": total * bp_c / (n_bp * abp_c + n_gp * gp_c),
+           "schedule_speedup": total * bp_c / (
+               n_bp * abp_c + n_bp_plain * pbp_c + n_gp * gp_c),
            "schedule_energy_saving":
-               1 - (n_bp * abp_e + n_gp * gp_e) / (total * bp_e),
+               1 - (n_bp * abp_e + n_bp_plain * pbp_e + n_gp * gp_e) /
+               (total * bp_e),
            "gp_dominant_phase": dominant_phase(gp_only),
            "bp_step_dram_bytes": bp.get("bp_step_dram_bytes", {}),
            "adagp_bp_step_dram_bytes": ada.get("bp_step_dram_bytes", {}),
            "gp_step_dram_bytes": ada.get("gp_step_dram_bytes", {}),
            "compile_seconds": compile_seconds,
            "sim_seconds": bp["_wall"] + ada["_wall"]}
+    if plain:
+        row.update({"predictor_every": predictor_every,
+                    "adagp_bp_plain_step_cycles": pbp_c,
+                    "adagp_bp_plain_step_energy_joules": pbp_e,
+                    "adagp_bp_plain_step_dram_bytes":
+                        ada.get("bp_plain_step_dram_bytes", {}),
+                    "schedule_bp_plain_steps": n_bp_plain})
     if check:
         row["check_cycles"] = check["cycles"]
         row["check_steps"] = check_schedule
@@ -165,16 +247,25 @@ def main():
     p.add_argument("--schedule-from", help="adagp-train --metrics file")
     p.add_argument("--gp-fraction", type=float, default=0.5,
                    help="fixed policy when there is no --schedule-from")
+    p.add_argument("--predictor-every", type=int, metavar="N",
+                   help="only every N-th BP step trains the predictor "
+                        "(default: as in --schedule-from, else 1)")
     p.add_argument("--check-schedule", type=int, default=0, metavar="N",
                    help="also simulate N steps of the schedule end to end")
     p.add_argument("--json", help="write the figures here")
     args = p.parse_args()
 
-    n_bp, n_gp, source = schedule_counts(args)
+    n_bp, n_plain, n_gp, every, source = schedule_counts(args)
+    plain = every > 1
+    steps = f"{n_bp} BP + {n_gp} GP steps"
+    if plain:
+        steps = (f"{n_bp} BP (training the predictor) + {n_plain} plain BP "
+                 f"+ {n_gp} GP steps")
     print(f"batch {args.batch}, config {args.config or 'default'}, "
-          f"schedule {source}: {n_bp} BP + {n_gp} GP steps "
-          f"({n_gp / (n_bp + n_gp):.0%} GP)\n")
+          f"schedule {source}: {steps} "
+          f"({n_gp / (n_bp + n_plain + n_gp):.0%} GP)\n")
     head = (f"{'model':18s} {'BP cyc':>10s} {'BP mJ':>8s} {'aBP cyc':>10s} "
+            + (f"{'pBP cyc':>10s} " if plain else "") +
             f"{'GP cyc':>10s} {'GP mJ':>8s} {'GP/BP':>6s} {'util':>6s} "
             f"{'speedup':>7s} {'E save':>7s}  note")
     print(head)
@@ -186,7 +277,7 @@ def main():
         try:
             row = measure_model(args.bin, model, args.batch, args.config,
                                 n_bp, n_gp, args.check_schedule,
-                                args.schedule_from)
+                                args.schedule_from, n_plain, every)
         except RuntimeError as e:
             print(f"{name:18s} not compiled or simulated: {e}")
             continue
@@ -195,21 +286,28 @@ def main():
             note = f"GP step dominated by {row['gp_dominant_phase']}"
         print(f"{name:18s} {row['bp_step_cycles']:10.0f} "
               f"{row['bp_step_energy_joules'] * 1e3:8.3f} "
-              f"{row['adagp_bp_step_cycles']:10.0f} "
+              f"{row['adagp_bp_step_cycles']:10.0f} " +
+              (f"{row['adagp_bp_plain_step_cycles']:10.0f} " if plain
+               else "") +
               f"{row['gp_step_cycles']:10.0f} "
               f"{row['gp_step_energy_joules'] * 1e3:8.3f} "
               f"{row['gp_over_bp']:6.2f} {row['utilization_bp'] or 0:6.1%} "
               f"{row['schedule_speedup']:6.2f}x "
               f"{row['schedule_energy_saving']:7.1%}  {note}", flush=True)
         results[name] = row
-        for label, d in (("BP", row["bp_step_dram_bytes"]),
-                         ("aBP", row["adagp_bp_step_dram_bytes"]),
-                         ("GP", row["gp_step_dram_bytes"])):
+        dram = [("BP", row["bp_step_dram_bytes"]),
+                ("aBP", row["adagp_bp_step_dram_bytes"])]
+        if plain:
+            dram.append(("pBP", row["adagp_bp_plain_step_dram_bytes"]))
+        dram.append(("GP", row["gp_step_dram_bytes"]))
+        for label, d in dram:
             dram_lines.append(f"{name:18s} {label:4s} " + " ".join(
                 f"{d.get(c, 0) / 1e6:10.2f}" for c in CLASSES))
     if dram_lines:
         print("\nDRAM MB per step by tensor class (BP: plain BP step; aBP: "
-              "ADA-GP's BP step; GP: GP step)")
+              "ADA-GP's BP step" +
+              ("; pBP: ADA-GP's plain BP step" if plain else "") +
+              "; GP: GP step)")
         print(f"{'model':18s} {'step':4s} " +
               " ".join(f"{c[:10]:>10s}" for c in CLASSES))
         for line in dram_lines:
@@ -227,10 +325,13 @@ def main():
                 print(f"{name}: {r['check_steps']} scheduled steps simulated "
                       f"end to end: {r['check_cycles']:.0f} cycles")
     if args.json:
+        out = {"batch": args.batch, "schedule": source,
+               "bp_steps": n_bp, "gp_steps": n_gp}
+        if plain:
+            out.update({"bp_plain_steps": n_plain, "predictor_every": every})
+        out["models"] = results
         with open(args.json, "w") as f:
-            json.dump({"batch": args.batch, "schedule": source,
-                       "bp_steps": n_bp, "gp_steps": n_gp,
-                       "models": results}, f, indent=1)
+            json.dump(out, f, indent=1)
     return 0
 
 

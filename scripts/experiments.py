@@ -14,7 +14,10 @@ Per model, in one run on this machine:
      ADA-GP's BP step (which also trains the predictor) and its GP step are
      compiled (`adagp-compile --target=accel`) and simulated (timing only);
      the accelerator's speedup and energy saving are those of the CPU run's
-     exact BP/GP sequence, costed with these per-step figures.
+     exact BP/GP sequence, costed with these per-step figures. With
+     --predictor-every N > 1 (adagp-train --predictor-every N), the BP steps
+     that did not train the predictor are costed as ADA-GP's plain BP step
+     (@bp_plain_step), measured as well.
 Per-model results are kept in OUT/<model>/result.json; --resume reuses the
 ones whose settings match. Then docs/results.md (or --results) is written with
 the table, the averages next to the paper's and the plots (svg, next to it).
@@ -127,6 +130,8 @@ def cpu_run(args, name, model, mode, settings, out):
         cmd += ["--save", os.path.join(out, f"{name}-{mode}.onnx")]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if mode == "adagp" and args.predictor_every > 1:
+        cmd += ["--predictor-every", str(args.predictor_every)]
     logpath = os.path.join(out, f"{mode}.log")
     log(f"   CPU {mode}: {' '.join(cmd[1:])}")
     load_before = os.getloadavg()[0]
@@ -151,18 +156,21 @@ def cpu_run(args, name, model, mode, settings, out):
 
 def accel_run(args, name, model, out):
     sched = os.path.join(out, "adagp.jsonl")
-    n_bp, n_gp = 0, 0
-    with open(sched) as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                if "mode" in r and "step" in r:
-                    n_bp += r["mode"] == "bp"
-                    n_gp += r["mode"] == "gp"
-    log(f"   accelerator: compile and simulate BP, ADA-GP BP and GP steps")
+    try:
+        c = accel_steps.read_schedule(sched)
+    except ValueError as e:
+        return {"error": str(e)}
+    # The BP steps that did not train the predictor (no "quality"):
+    # --predictor-every N > 1 only.
+    n_plain = c["bp_plain"] if args.predictor_every > 1 else 0
+    n_bp = c["bp"] + c["bp_plain"] - n_plain
+    log("   accelerator: compile and simulate BP, ADA-GP BP" +
+        (", plain BP" if args.predictor_every > 1 else "") + " and GP steps")
     try:
         return accel_steps.measure_model(args.bin, model, 64, args.config,
-                                         n_bp, n_gp)
+                                         n_bp, c["gp"],
+                                         n_bp_plain=n_plain,
+                                         predictor_every=args.predictor_every)
     except RuntimeError as e:
         return {"error": str(e)}
 
@@ -184,6 +192,8 @@ def measure(args, spec, settings):
     result_path = os.path.join(out, "result.json")
     key = {"settings": list(settings), "seed": args.seed,
            "config": args.config, "threads": args.threads}
+    if args.predictor_every > 1:
+        key["predictor_every"] = args.predictor_every
     if args.report_only:
         if not os.path.exists(result_path):
             log(f"== {name}: not measured (no {result_path})")
@@ -247,7 +257,8 @@ def derived(r):
         d["gp_over_bp"] = acc["gp_over_bp"]
         d["predictor_overhead"] = (acc["adagp_bp_step_cycles"] /
                                    acc["bp_step_cycles"] - 1)
-        n = acc["schedule_bp_steps"] + acc["schedule_gp_steps"]
+        n = (acc["schedule_bp_steps"] + acc.get("schedule_bp_plain_steps", 0)
+             + acc["schedule_gp_steps"])
         # What the same schedule would give with a free predictor in BP
         # steps: the part of the loss that is the predictor's training.
         if n:
@@ -306,10 +317,17 @@ def comparison_table(r):
                 cyc = n_bp * acc["bp_step_cycles"]
                 en = n_bp * acc["bp_step_energy_joules"]
             else:
-                cyc = (n_bp * acc["adagp_bp_step_cycles"] +
+                # BP steps that did not train the predictor (predictor-every
+                # N > 1) cost a plain BP step of ADA-GP's program.
+                n_plain = acc.get("schedule_bp_plain_steps", 0)
+                cyc = ((n_bp - n_plain) * acc["adagp_bp_step_cycles"] +
                        n_gp * acc["gp_step_cycles"])
-                en = (n_bp * acc["adagp_bp_step_energy_joules"] +
+                en = ((n_bp - n_plain) *
+                      acc["adagp_bp_step_energy_joules"] +
                       n_gp * acc["gp_step_energy_joules"])
+                if n_plain:
+                    cyc += n_plain * acc["adagp_bp_plain_step_cycles"]
+                    en += n_plain * acc["adagp_bp_plain_step_energy_joules"]
         totals[mode] = (run["test_accuracy"], run["train_seconds"], cyc, en)
         label = "BP" if mode == "bp" else "ADA-GP"
         lines.append(
@@ -508,6 +526,11 @@ def report(args, rows, command, started, elapsed):
         "saving* likewise with energies. Steps start and end with the queues "
         "drained, so a schedule's cost is the sum of its steps' "
         "(`benchmarks/accel_steps.py --check-schedule` checks this).")
+    if getattr(args, "predictor_every", 1) > 1:
+        add(f"- `--predictor-every {args.predictor_every}`: one BP step in "
+            f"{args.predictor_every} trained the predictor; the others count "
+            "as ADA-GP's plain BP step (`@bp_plain_step`) in the "
+            "accelerator columns.")
     raw = os.path.abspath(args.out)
     if raw.startswith(ROOT + os.sep):
         raw = os.path.relpath(raw, ROOT)
@@ -631,6 +654,9 @@ def main():
                     help="adagp-train --threads (default: all cores)")
     ap.add_argument("--config", default="",
                     help="accelerator configuration (default preset)")
+    ap.add_argument("--predictor-every", type=int, default=1, metavar="N",
+                    help="adagp-train --predictor-every: only every N-th BP "
+                    "step trains the predictor (default 1)")
     ap.add_argument("--no-accel", action="store_true")
     ap.add_argument("--timeout", type=int, default=3600,
                     help="seconds per adagp-train run")
@@ -651,6 +677,8 @@ def main():
     ap.add_argument("--resume", action="store_true",
                     help="reuse per-model results with the same settings")
     args = ap.parse_args()
+    if args.predictor_every < 1:
+        sys.exit("experiments: --predictor-every must be at least 1")
     budget = BUDGET["quick" if args.quick else "full"]
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:

@@ -92,6 +92,19 @@ bool writeProgramInfo(const ProgramInfo &info, Program &program,
   j["config"] = info.config;
   j["batch_size"] = info.batchSize;
   j["classes"] = info.classes;
+  if (info.predictorEvery < 1) {
+    err = fmt::format("predictor_every must be at least 1, got {}",
+                      info.predictorEvery);
+    return false;
+  }
+  if (info.predictorEvery > 1 && !info.hasPlainBPStep) {
+    err = fmt::format("predictor_every is {} but the program has no plain BP "
+                      "step",
+                      info.predictorEvery);
+    return false;
+  }
+  j["predictor_every"] = info.predictorEvery;
+  j["bp_plain_step"] = info.hasPlainBPStep;
   ordered_json regions = ordered_json::array();
   for (const DramRegion &r : info.regions) {
     if (!isPermutation(r.layout, r.shape.size())) {
@@ -155,6 +168,17 @@ bool readProgramInfo(const Program &program, ProgramInfo &info,
     info.config = j.value("config", "");
     info.batchSize = j.at("batch_size").get<int64_t>();
     info.classes = j.at("classes").get<int64_t>();
+    // Absent in programs compiled before predictor-every existed.
+    info.predictorEvery = j.value("predictor_every", int64_t(1));
+    info.hasPlainBPStep = j.value("bp_plain_step", false);
+    if (info.predictorEvery < 1 ||
+        (info.predictorEvery > 1 && !info.hasPlainBPStep)) {
+      err = fmt::format(
+          "symbol table: predictor_every {} {}", info.predictorEvery,
+          info.predictorEvery < 1 ? "is not at least 1"
+                                  : "without a plain BP step (bp_plain_step)");
+      return false;
+    }
     for (const json &rj : j.at("regions")) {
       DramRegion r;
       r.name = rj.at("name").get<std::string>();

@@ -21,7 +21,30 @@ TrainingHost::TrainingHost(const isa::ProgramInfo &info, const Config &config,
     : info(info), config(config), opts(std::move(options)) {}
 
 bool TrainingHost::prepare(std::string &error) {
+  // Which BP steps of the fixed policy train the predictor.
+  if (opts.predictorEvery < 0) {
+    error = fmt::format("--predictor-every must be at least 1, got {}",
+                        opts.predictorEvery);
+    return false;
+  }
+  if (opts.predictorEvery > 0 && !opts.scheduleFrom.empty()) {
+    error = "--predictor-every is for the fixed policy; with "
+            "--schedule-from, the file's \"bp\" records without a "
+            "\"quality\" are the plain BP steps";
+    return false;
+  }
+  predictorEvery =
+      opts.predictorEvery > 0 ? opts.predictorEvery : info.predictorEvery;
+  if (predictorEvery > 1 && !info.hasPlainBPStep) {
+    error = fmt::format(
+        "--predictor-every {}: the program has no plain BP step (compile it "
+        "with adagp-compile --mode=adagp --schedule-options "
+        "'predictor-every=N', N > 1)",
+        predictorEvery);
+    return false;
+  }
   if (!opts.scheduleFrom.empty()) {
+    int64_t trainedBP = 0, plainBP = 0;
     std::string text;
     if (!readFile(opts.scheduleFrom, text, error))
       return false;
@@ -51,8 +74,21 @@ bool TrainingHost::prepare(std::string &error) {
                             opts.scheduleFrom, line, mode);
         return false;
       }
-      schedule.push_back(mode == "gp" ? kStepGP : kStepBP);
+      // adagp-train writes the predictor's loss and quality only for the
+      // BP steps that trained it (all of them unless --predictor-every).
+      bool plain = mode == "bp" && !j.contains("quality");
+      trainedBP += mode == "bp" && !plain;
+      plainBP += plain;
+      schedule.push_back(mode == "gp"                   ? kStepGP
+                         : plain && info.hasPlainBPStep ? kStepBPPlain
+                                                        : kStepBP);
     }
+    if (trainedBP && plainBP && !info.hasPlainBPStep)
+      warnings.push_back(fmt::format(
+          "{}: {} of its {} BP steps did not train the predictor, but the "
+          "program has no plain BP step: they run as BP steps that do "
+          "(compile with --schedule-options 'predictor-every=N')",
+          opts.scheduleFrom, plainBP, trainedBP + plainBP));
     if (schedule.empty()) {
       error = fmt::format("{}: no step records with a \"mode\" (write them "
                           "with adagp-train --metrics, without "
@@ -247,14 +283,7 @@ int64_t TrainingHost::receiveBatch(unsigned stream,
     int64_t step = std::max<int64_t>(stepsDone - 1, 0);
     if (!schedule.empty())
       return schedule[size_t(step) % schedule.size()];
-    int64_t warmup =
-        opts.warmupSteps >= 0 ? opts.warmupSteps : batchesPerEpoch;
-    if (step < warmup)
-      return kStepBP;
-    int64_t period = opts.bpRun + opts.gpRun;
-    if (period <= 0)
-      return kStepBP;
-    return (step - warmup) % period < opts.bpRun ? kStepBP : kStepGP;
+    return fixedPolicyKind(step);
   }
   default:
     error = fmt::format("the program asked for stream {}, which this host "
@@ -262,6 +291,23 @@ int64_t TrainingHost::receiveBatch(unsigned stream,
                         stream);
     return -1;
   }
+}
+
+int64_t TrainingHost::fixedPolicyKind(int64_t step) const {
+  int64_t warmup = opts.warmupSteps >= 0 ? opts.warmupSteps : batchesPerEpoch;
+  int64_t period = opts.bpRun + opts.gpRun;
+  // Whether `step` is a BP step, and how many BP steps came before it.
+  bool isBP = true;
+  int64_t bpBefore = step;
+  if (step >= warmup && period > 0) {
+    int64_t t = step - warmup;
+    isBP = t % period < opts.bpRun;
+    bpBefore =
+        warmup + t / period * opts.bpRun + std::min(t % period, opts.bpRun);
+  }
+  if (!isBP)
+    return kStepGP;
+  return bpBefore % predictorEvery == 0 ? kStepBP : kStepBPPlain;
 }
 
 void TrainingHost::sendMetric(const Metric &m) {
@@ -334,8 +380,22 @@ void TrainingHost::sendMetric(const Metric &m) {
 }
 
 namespace {
+/// The order of the step kinds in the report and the summary.
+std::vector<int64_t> stepKindOrder() {
+  return {kStepBP, kStepBPPlain, kStepGP, kStepEval};
+}
+
 const char *kindName(int64_t kind) {
-  return kind == kStepBP ? "bp" : kind == kStepGP ? "gp" : "eval";
+  switch (kind) {
+  case kStepBP:
+    return "bp";
+  case kStepGP:
+    return "gp";
+  case kStepBPPlain:
+    return "bp_plain";
+  default:
+    return "eval";
+  }
 }
 } // namespace
 
@@ -349,11 +409,30 @@ void TrainingHost::addToReport(Report &report, bool timingOnly) const {
   program["mode"] = info.mode;
   program["config"] = info.config;
   program["batch_size"] = batch;
+  if (info.mode == "adagp") {
+    program["predictor_every"] = info.predictorEvery;
+    program["bp_plain_step"] = info.hasPlainBPStep;
+  }
   put("program", program);
-  DramTagBytes total;
-  for (const auto &[kind, s] : steps) {
-    if (!s.count)
+  if (info.mode == "adagp") {
+    // Where the steps' kinds came from.
+    ordered_json sched;
+    if (!schedule.empty()) {
+      sched["from"] = opts.scheduleFrom;
+    } else {
+      sched["warmup_steps"] =
+          opts.warmupSteps >= 0 ? opts.warmupSteps : batchesPerEpoch;
+      sched["bp_run"] = opts.bpRun;
+      sched["gp_run"] = opts.gpRun;
+      sched["predictor_every"] = predictorEvery;
+    }
+    put("schedule", sched);
+  }
+  for (int64_t kind : stepKindOrder()) {
+    auto it = steps.find(kind);
+    if (it == steps.end() || !it->second.count)
       continue;
+    const StepStats &s = it->second;
     std::string k = kindName(kind);
     put(k + "_steps", s.count);
     put(k + "_step_cycles", double(s.cycles) / double(s.count));
@@ -405,9 +484,11 @@ void TrainingHost::addToReport(Report &report, bool timingOnly) const {
 
 std::string TrainingHost::summary(bool timingOnly) const {
   std::string s;
-  for (const auto &[kind, st] : steps) {
-    if (!st.count)
+  for (int64_t kind : stepKindOrder()) {
+    auto it = steps.find(kind);
+    if (it == steps.end() || !it->second.count)
       continue;
+    const StepStats &st = it->second;
     s += fmt::format("{:<17}{} steps, {:.0f} cycles and {:.4g} J per step\n",
                      std::string(kindName(kind)) + " step:", st.count,
                      double(st.cycles) / double(st.count),

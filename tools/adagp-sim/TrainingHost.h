@@ -34,10 +34,15 @@ struct TrainingOptions {
   uint64_t seed = 1;
   /// ADA-GP programs ask the host for each step's kind. From a metrics
   /// file of adagp-train (its step records' "mode", repeated cyclically
-  /// when the run is longer), or else the fixed policy: `warmupSteps` BP
-  /// steps (-1: one epoch), then runs of `bpRun` BP and `gpRun` GP steps.
+  /// when the run is longer; a "bp" record without "quality" did not train
+  /// the predictor: a plain BP step when the program has one), or else the
+  /// fixed policy: `warmupSteps` BP steps (-1: one epoch), then runs of
+  /// `bpRun` BP and `gpRun` GP steps, of which BP steps number 0, N, 2N,
+  /// ... (warm-up included) train the predictor and the others are plain,
+  /// N = `predictorEvery` (0: the program's).
   std::string scheduleFrom;
   int64_t warmupSteps = -1, bpRun = 4, gpRun = 8;
+  int64_t predictorEvery = 0;
 };
 
 class TrainingHost : public Host {
@@ -61,6 +66,8 @@ public:
   void addToReport(Report &report, bool timingOnly) const;
   /// Human-readable lines for the summary.
   std::string summary(bool timingOnly) const;
+  /// What prepare() found questionable but ran anyway.
+  const std::vector<std::string> &getWarnings() const { return warnings; }
 
 private:
   struct StepStats {
@@ -78,6 +85,8 @@ private:
   void fillTrain(std::vector<uint8_t> &inputs, std::vector<uint8_t> &labels);
   void fillEval(std::vector<uint8_t> &inputs, int64_t first, int64_t n);
   void writeInputs(const float *logical, std::vector<uint8_t> &inputs) const;
+  /// The fixed policy's kind of training step `step` (from 0).
+  int64_t fixedPolicyKind(int64_t step) const;
 
   isa::ProgramInfo info;
   const Config &config;
@@ -101,12 +110,14 @@ private:
   std::vector<int64_t> order, evalLabels;
   std::vector<int64_t> schedule; // step kinds from --schedule-from
   int64_t scheduleIndex = 0;
+  int64_t predictorEvery = 1; // of the fixed policy
 
   // Costs and results.
   Snapshot stepStart;
   std::map<int64_t, StepStats> steps; // by step kind
   std::vector<EpochStats> epochs;
   std::vector<double> losses;
+  std::vector<std::string> warnings;
 };
 
 /// Before a run: overwrites every tensor of the symbol table that has a

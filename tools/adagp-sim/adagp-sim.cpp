@@ -81,8 +81,8 @@ A program compiled from a model (adagp-compile --target=accel) carries a
 symbol table of its DRAM tensors and speaks the training protocol
 (docs/accel-compiler.md): this driver then serves its batches, costs every
 step and evaluates the test set from its logits. The report gains
-bp_step_cycles, bp_step_energy_joules (and gp_/eval_ ones), DRAM bytes per
-step by tensor class, and per-epoch train loss and test accuracy.
+bp_step_cycles, bp_step_energy_joules (and gp_/bp_plain_/eval_ ones), DRAM
+bytes per step by tensor class, and per-epoch train loss and test accuracy.
   --inputs FILE.npy     Train on this preprocessed batch (float32 [N, C, H, W],
                         N = the compiled batch size); with --labels.
   --labels FILE.npy     Its labels (int64 [N]).
@@ -103,14 +103,21 @@ step by tensor class, and per-epoch train loss and test accuracy.
                         directory, or the globals/ of an adagp-train
                         checkpoint): parameters, optimizer state, predictor.
 ADA-GP programs (adagp-compile --mode=adagp) ask the host for each step's
-kind (BP or GP):
+kind (BP, GP, or plain BP: a BP step that does not train the predictor, in
+programs compiled with --schedule-options 'predictor-every=N', N > 1):
   --schedule-from FILE  The BP/GP sequence of a CPU run: the "mode" of each
                         step record of adagp-train --metrics (repeated when
-                        the simulation runs more steps).
+                        the simulation runs more steps); a "bp" record
+                        without "quality" is a plain BP step when the
+                        program has one.
   --warmup-steps N      Otherwise a fixed policy: N BP steps first (default:
                         one epoch), then runs of
   --bp-run N            N BP steps (default 4) and
-  --gp-run N            N GP steps (default 8).
+  --gp-run N            N GP steps (default 8);
+  --predictor-every N   of all BP steps (warm-up included), numbers 0, N,
+                        2N, ... train the predictor, the others are plain
+                        (default: the N the program was compiled with; N > 1
+                        needs a program with a plain BP step).
   --help                Show this help.
 
 Numbers accept decimal or 0x-prefixed hexadecimal. Exit status: 0 on success,
@@ -158,7 +165,7 @@ int main(int argc, char **argv) {
   std::vector<DramOut> dramOut, printDram;
   TrainingOptions training;
   std::string dumpDir, loadDir;
-  uint64_t warmupSteps = UINT64_MAX, bpRun = 4, gpRun = 8;
+  uint64_t warmupSteps = UINT64_MAX, bpRun = 4, gpRun = 8, predictorEvery = 0;
   bool trainingFlags = false;
   uint64_t epochs = 1, steps = 0, seed = 1, trainImages = 0, testImages = 0;
 
@@ -242,17 +249,21 @@ int main(int argc, char **argv) {
     } else if (flag == "--epochs" || flag == "--steps" || flag == "--seed" ||
                flag == "--train-images" || flag == "--test-images" ||
                flag == "--warmup-steps" || flag == "--bp-run" ||
-               flag == "--gp-run") {
-      uint64_t &dst = flag == "--epochs"         ? epochs
-                      : flag == "--steps"        ? steps
-                      : flag == "--seed"         ? seed
-                      : flag == "--train-images" ? trainImages
-                      : flag == "--warmup-steps" ? warmupSteps
-                      : flag == "--bp-run"       ? bpRun
-                      : flag == "--gp-run"       ? gpRun
-                                                 : testImages;
+               flag == "--gp-run" || flag == "--predictor-every") {
+      uint64_t &dst = flag == "--epochs"            ? epochs
+                      : flag == "--steps"           ? steps
+                      : flag == "--seed"            ? seed
+                      : flag == "--train-images"    ? trainImages
+                      : flag == "--warmup-steps"    ? warmupSteps
+                      : flag == "--bp-run"          ? bpRun
+                      : flag == "--gp-run"          ? gpRun
+                      : flag == "--predictor-every" ? predictorEvery
+                                                    : testImages;
       if (!number(dst))
         return 1;
+      if (flag == "--predictor-every" && predictorEvery == 0)
+        return errorExit("--predictor-every must be at least 1 (1: every BP "
+                         "step trains the predictor)");
       trainingFlags = true;
     } else if (a == "--dram-in" || a == "--dram-out" || a == "--print-dram") {
       if (i + 1 >= argc)
@@ -350,6 +361,9 @@ int main(int argc, char **argv) {
   training.warmupSteps = warmupSteps == UINT64_MAX ? -1 : int64_t(warmupSteps);
   training.bpRun = int64_t(bpRun);
   training.gpRun = int64_t(gpRun);
+  if (predictorEvery > uint64_t(INT64_MAX))
+    return errorExit("--predictor-every is too large");
+  training.predictorEvery = int64_t(predictorEvery);
 
   // A compiled training program carries its symbol table; plain programs
   // run against the synthetic host.
@@ -381,6 +395,8 @@ int main(int argc, char **argv) {
   TrainingHost trainingHost(info, config, training);
   if (isTraining && !trainingHost.prepare(err))
     return errorExit(err);
+  for (const std::string &w : trainingHost.getWarnings())
+    std::fprintf(stderr, "adagp-sim: warning: %s\n", w.c_str());
   Host *host = isTraining ? static_cast<Host *>(&trainingHost) : &synthetic;
   Simulator sim(config, host, opts);
   trainingHost.attach(&sim);

@@ -17,6 +17,8 @@ TEST(ProgramInfo, RoundTripsThroughTheProgramFile) {
   info.config = "default";
   info.batchSize = 4;
   info.classes = 10;
+  info.predictorEvery = 4;
+  info.hasPlainBPStep = true;
   DramRegion w;
   w.name = "conv1.weight";
   w.role = "parameter";
@@ -47,6 +49,8 @@ TEST(ProgramInfo, RoundTripsThroughTheProgramFile) {
   ASSERT_TRUE(readProgramInfo(back, read, err)) << err;
   EXPECT_EQ(read.model, "lenet5.onnx");
   EXPECT_EQ(read.batchSize, 4);
+  EXPECT_EQ(read.predictorEvery, 4);
+  EXPECT_TRUE(read.hasPlainBPStep);
   ASSERT_EQ(read.regions.size(), 2u);
   const DramRegion *r = read.find("conv1.weight");
   ASSERT_NE(r, nullptr);
@@ -89,6 +93,46 @@ TEST(ProgramInfo, RejectsMissingAndMalformedTables) {
   badLayout.regions.push_back(r);
   EXPECT_FALSE(writeProgramInfo(badLayout, p, err));
   EXPECT_NE(err.find("permutation"), std::string::npos) << err;
+}
+
+TEST(ProgramInfo, PlainBPStepAndPredictorEvery) {
+  auto table = [](const std::string &extra) {
+    Program p;
+    p.instructions.push_back(makeInstruction(Opcode::Finish));
+    std::string text =
+        "{\"batch_size\": 1, \"classes\": 2, " + extra + "\"regions\": []}";
+    p.sections.push_back({kSymbolTableSection, 1,
+                          std::vector<uint8_t>(text.begin(), text.end())});
+    return p;
+  };
+  // Tables written before predictor-every: every BP step trains the
+  // predictor.
+  ProgramInfo info;
+  std::string err;
+  ASSERT_TRUE(readProgramInfo(table(""), info, err)) << err;
+  EXPECT_EQ(info.predictorEvery, 1);
+  EXPECT_FALSE(info.hasPlainBPStep);
+  ASSERT_TRUE(readProgramInfo(
+      table("\"predictor_every\": 3, \"bp_plain_step\": true, "), info, err))
+      << err;
+  EXPECT_EQ(info.predictorEvery, 3);
+  EXPECT_TRUE(info.hasPlainBPStep);
+  EXPECT_FALSE(readProgramInfo(table("\"predictor_every\": 0, "), info, err));
+  EXPECT_NE(err.find("predictor_every 0 is not at least 1"), std::string::npos)
+      << err;
+  EXPECT_FALSE(readProgramInfo(table("\"predictor_every\": 2, "), info, err));
+  EXPECT_NE(err.find("without a plain BP step"), std::string::npos) << err;
+
+  // Writing checks the same.
+  Program p;
+  p.instructions.push_back(makeInstruction(Opcode::Finish));
+  ProgramInfo bad;
+  bad.predictorEvery = 2;
+  EXPECT_FALSE(writeProgramInfo(bad, p, err));
+  EXPECT_NE(err.find("no plain BP step"), std::string::npos) << err;
+  bad.predictorEvery = 0;
+  EXPECT_FALSE(writeProgramInfo(bad, p, err));
+  EXPECT_NE(err.find("at least 1"), std::string::npos) << err;
 }
 
 TEST(ProgramInfo, LayoutConversionsArePermutationsAndInverse) {

@@ -67,9 +67,9 @@ enum Stream : unsigned {
   /// No data: the host answers 1 to start another epoch, 0 to finish.
   kControlStream = 2,
   /// No data, asked before each training step of an ADA-GP program: the
-  /// host answers the step kind to run (kStepBP or kStepGP), following its
-  /// schedule (a fixed BP/GP policy, or the sequence of a CPU training
-  /// run's metrics).
+  /// host answers the step kind to run (kStepBP, kStepGP, or kStepBPPlain
+  /// when the program has a plain BP step), following its schedule (a fixed
+  /// BP/GP policy, or the sequence of a CPU training run's metrics).
   kScheduleStream = 3,
 };
 /// SEND tags.
@@ -85,8 +85,18 @@ enum Tag : unsigned {
   /// send.i64 (0) at the end of each epoch, after its evaluation.
   kTagEpochEnd = 5,
 };
-/// The values of kTagStepBegin / kTagStepEnd.
-enum StepKind : int64_t { kStepBP = 0, kStepGP = 1, kStepEval = 2 };
+/// The values of kTagStepBegin / kTagStepEnd (and the host's answers on
+/// kScheduleStream). In an ADA-GP program kStepBP is the BP step that also
+/// trains the gradient predictor; kStepBPPlain is the BP step without it
+/// (@bp_plain_step, compiled only with predictor-every > 1), which an
+/// ADA-GP program's main loop runs for every kind other than kStepBP and
+/// kStepGP only if it has one (ProgramInfo::hasPlainBPStep).
+enum StepKind : int64_t {
+  kStepBP = 0,
+  kStepGP = 1,
+  kStepEval = 2,
+  kStepBPPlain = 3,
+};
 } // namespace protocol
 
 /// One tensor in DRAM.
@@ -116,6 +126,13 @@ struct ProgramInfo {
   /// Where the program came from, for reports.
   std::string model, mode, config;
   int64_t batchSize = 0, classes = 0;
+  /// ADA-GP's schedule: every predictorEvery-th BP step (counting all BP
+  /// steps from the first, warm-up included: numbers 0, N, 2N, ...) trains
+  /// the predictor (kStepBP), the others are plain BP steps (kStepBPPlain).
+  /// 1 unless the program has a plain BP step.
+  int64_t predictorEvery = 1;
+  /// Whether the main loop runs @bp_plain_step for kStepBPPlain.
+  bool hasPlainBPStep = false;
   std::vector<DramRegion> regions;
   /// One TensorClass value per instruction (0 for non-DMA instructions), or
   /// empty.

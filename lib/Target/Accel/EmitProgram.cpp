@@ -160,6 +160,9 @@ LogicalResult translateToProgram(ModuleOp module,
   info.config = strAttr("accel.config");
   info.batchSize = intAttr("accel.batch_size");
   info.classes = intAttr("accel.classes");
+  info.hasPlainBPStep = module->hasAttr("accel.bp_plain_step");
+  if (module->hasAttr("accel.predictor_every"))
+    info.predictorEvery = intAttr("accel.predictor_every");
   for (auto sym : module.getOps<SymbolOp>()) {
     auto type = cast<RankedTensorType>(sym.getType());
     RegionAttr region = sym.getRegion();

@@ -4,6 +4,11 @@
 // runs on the simulator.
 // RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-accel-pipeline | adagp-translate --emit-accel-program -o %t.agp
 // RUN: adagp-sim %t.agp --steps 2 --train-images 4 --test-images 3 | FileCheck %s --check-prefix=SIM
+// ADA-GP with predictor-every=2: a plain BP step besides the BP and GP
+// steps, chosen by the host's step kind.
+// RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule="predictor-every=2" --adagp-accel-pipeline=mode=adagp | FileCheck %s --check-prefix=PLAIN
+// RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule="predictor-every=2" --adagp-accel-pipeline=mode=adagp | adagp-translate --emit-accel-program -o %t.plain.agp
+// RUN: adagp-sim %t.plain.agp --steps 3 --train-images 6 --test-images 3 --warmup-steps 2 --bp-run 0 --gp-run 1 | FileCheck %s --check-prefix=PLAIN-SIM
 
 // Only the accelerator program remains, with what the host needs to know.
 // CHECK: module attributes {accel.batch_size = 2 : i64, accel.classes = 3 : i64
@@ -62,3 +67,43 @@
 // SIM: bp step: 2 steps
 // SIM: eval step: 2 steps
 // SIM: epoch 1: 2 steps, train loss {{[0-9.]+}}, test loss {{[0-9.]+}}, test accuracy
+
+// The program records that it has a plain BP step and the schedule's N
+// (from @train's adagp.predictor_every) for the host.
+// PLAIN: module attributes {accel.batch_size = 2 : i64, accel.bp_plain_step, accel.classes = 3 : i64, {{.*}}accel.mode = "adagp", accel.predictor_every = 2 : i64}
+// PLAIN-LABEL: accel.program @main {
+// PLAIN: accel.recv <rd = r3, stream = 3, phase = io>
+// PLAIN-NEXT: accel.sopi add <rd = r30, rs1 = r3, imm = -1, phase = control>
+// PLAIN-NEXT: accel.br eq <rs1 = r30, target = @gp, phase = control>
+// PLAIN-NEXT: accel.sopi add <rd = r30, rs1 = r3, imm = -3, phase = control>
+// PLAIN-NEXT: accel.br eq <rs1 = r30, target = @bp_plain, phase = control>
+// PLAIN-NEXT: accel.send i64 <tag = 1, rs = r3, phase = io>
+// PLAIN-NEXT: accel.jump jal <rd = r31, target = @bp_step, phase = control>
+// PLAIN-NEXT: accel.send i64 <tag = 2, rs = r3, phase = io>
+// PLAIN-NEXT: accel.jump j <target = @stepped, phase = control>
+// PLAIN-NEXT: accel.label @bp_plain
+// PLAIN-NEXT: accel.send i64 <tag = 1, rs = r3, phase = io>
+// PLAIN-NEXT: accel.jump jal <rd = r31, target = @bp_plain_step, phase = control>
+// PLAIN-NEXT: accel.send i64 <tag = 2, rs = r3, phase = io>
+// PLAIN-NEXT: accel.jump j <target = @stepped, phase = control>
+// PLAIN-NEXT: accel.label @gp
+// PLAIN-NEXT: accel.send i64 <tag = 1, rs = r3, phase = io>
+// PLAIN-NEXT: accel.jump jal <rd = r31, target = @gp_step, phase = control>
+// PLAIN-NEXT: accel.send i64 <tag = 2, rs = r3, phase = io>
+// PLAIN-NEXT: accel.label @stepped
+// Here every step leaves its loss in the same place: one send after them.
+// PLAIN-NEXT: accel.send dram.f32 <tag = 3, addr = {{.*}}, count = 1, phase = io>
+// PLAIN: accel.label @bp_step
+// PLAIN: phase = predictor
+// PLAIN: accel.label @bp_plain_step
+// PLAIN-NOT: phase = predictor
+// PLAIN-NOT: phase = reorg
+// PLAIN: accel.label @gp_step
+
+// Two warm-up BP steps: number 0 trains the predictor, number 1 is plain;
+// then a GP step.
+// PLAIN-SIM: status: finished
+// PLAIN-SIM: bp step: 1 steps
+// PLAIN-SIM-NEXT: bp_plain step: 1 steps
+// PLAIN-SIM-NEXT: gp step: 1 steps
+// PLAIN-SIM: epoch 1: 3 steps, train loss {{[0-9.]+}}, test loss {{[0-9.]+}}, test accuracy

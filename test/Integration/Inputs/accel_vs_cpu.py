@@ -8,7 +8,9 @@ For each model: random inputs and labels of the model's shape (seeded), then
 (--mode gp: both start from the CPU's checkpoint after one step, with a
 nonzero predictor scale and baseline, so that predicted layers move;
 --mode adagp: the first, BP step, which also trains the predictor, whose
-state is compared as well.)
+state is compared as well; --mode adagp --predictor-every N, N > 1: two
+steps, the first training the predictor, the second a plain BP step,
+@bp_plain_step on both sides.)
 and every parameter and running statistic is compared: relative L2 error
 ||sim - cpu|| / ||cpu||, and the same error relative to the size of the
 step's update ||cpu - initial|| (a stricter figure: it shows whether the
@@ -20,6 +22,7 @@ above --tolerance (or a tool fails).
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -72,6 +75,10 @@ def check(model, args, work):
     if args.mode != "bp":
         # adagp-train seeds the predictor with its --seed (default 1).
         compile_cmd.append("--predictor-options=seed=1")
+    plain = args.mode == "adagp" and args.predictor_every > 1
+    if plain:
+        compile_cmd.append(
+            f"--schedule-options=predictor-every={args.predictor_every}")
     times["compile"] = run(compile_cmd, log)
     sim_cmd = [f"{b}/adagp-sim", agp, "--inputs", x, "--labels", y,
                "--steps", "1", "--dump-parameters", os.path.join(work, "sim"),
@@ -108,6 +115,35 @@ def check(model, args, work):
         times["cpu"] = run(cpu_cmd + ["--steps", "2", "--checkpoint", ck,
                                       "--resume", "--dump-parameters",
                                       os.path.join(work, "cpu")], log)
+    elif plain:
+        # Two BP steps: number 0 trains the predictor, number 1 (of N > 1)
+        # is a plain one. The simulator's fixed policy takes N from the
+        # program; the CPU's metrics say which step was which.
+        metrics = os.path.join(work, "cpu.jsonl")
+        times["sim"] = run(sim_cmd[:sim_cmd.index("--steps")] +
+                           ["--steps", "2", "--warmup-steps", "2"] +
+                           sim_cmd[sim_cmd.index("--steps") + 2:], log)
+        ck = os.path.join(work, "ck")
+        times["cpu"] = run(cpu_cmd + [
+            "--steps", "2", f"--predictor-every={args.predictor_every}",
+            "--metrics", metrics, "--checkpoint", ck, "--dump-parameters",
+            os.path.join(work, "cpu")], log)
+        with open(metrics) as f:
+            steps = [r for r in map(json.loads, filter(str.strip, f))
+                     if "step" in r and "mode" in r]
+        kinds = [(r["mode"], "quality" in r) for r in steps]
+        if kinds != [("bp", True), ("bp", False)]:
+            raise RuntimeError(f"the CPU's two steps were {kinds}, not a BP "
+                               "step with the predictor and a plain one")
+        with open(os.path.join(work, "report.json")) as f:
+            report = json.load(f)
+        if (report.get("bp_steps"), report.get("bp_plain_steps")) != (1, 1):
+            raise RuntimeError("the simulator did not run one BP step of "
+                               "each kind")
+        g = os.path.join(ck, "globals")
+        for f in os.listdir(os.path.join(work, "sim")):
+            if f.startswith("adagp.") and os.path.exists(os.path.join(g, f)):
+                shutil.copy(os.path.join(g, f), os.path.join(work, "cpu", f))
     elif args.mode == "adagp":
         # The first step of ADA-GP is a BP step that also trains the
         # predictor: compare the predictor's state too (the CPU's checkpoint
@@ -185,9 +221,16 @@ def main():
                    help="scripts/reference/ref.py: with --mode bp, also "
                         "compare both sides' updates with PyTorch's float64 "
                         "gradients (worst error relative to the update)")
+    p.add_argument("--predictor-every", type=int, default=1, metavar="N",
+                   help="with --mode adagp and N > 1: compare two steps, "
+                        "the second a plain BP step")
     p.add_argument("--lr", type=float, default=0.01,
                    help="the learning rate both tools use (their default)")
     args = p.parse_args()
+    if args.predictor_every < 1:
+        p.error("--predictor-every must be at least 1")
+    if args.predictor_every > 1 and args.mode != "adagp":
+        p.error("--predictor-every needs --mode adagp")
     failed = False
     print(f"{'model':24s} {'params':>6s} {'worst rel L2':>12s} "
           f"{'(of update)':>11s}  worst tensor  [compile/sim/cpu s]")

@@ -54,8 +54,8 @@ def AccelPlanDram : Pass<"accel-plan-dram", "::mlir::ModuleOp"> {
   let options = [
     AccelConfigOption,
     ListOption<"functions", "functions", "std::string",
-               "Step functions to plan (default: bp_step, gp_step, "
-               "eval_step, those present)">,
+               "Step functions to plan (default: bp_step, bp_plain_step, "
+               "gp_step, eval_step, those present)">,
   ];
   let dependentDialects = ["::adagp::accel::AccelDialect"];
 }
@@ -152,7 +152,7 @@ def AccelBuildProgram : Pass<"accel-build-program", "::mlir::ModuleOp"> {
     Option<"mode", "mode", "std::string", "\"bp\"",
            "Which step the training loop runs: bp (@bp_step), gp "
            "(@gp_step) or adagp (each step asks the host's schedule stream "
-           "for BP or GP)">,
+           "for BP, GP or, with @bp_plain_step, plain BP)">,
   ];
   let dependentDialects = ["::adagp::accel::AccelDialect"];
 }

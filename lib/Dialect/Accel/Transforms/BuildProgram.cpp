@@ -4,6 +4,7 @@
 //
 //   epoch:    recv control -> 0: finish
 //   train:    recv training batch -> 0 samples: evaluate
+//             (adagp) recv the step kind from the schedule stream
 //             send step-begin; call the step; send step-end; send loss
 //   evaluate: recv evaluation batch -> 0 samples: send epoch-end, next epoch
 //             send step-begin; call eval_step; send step-end; send logits
@@ -51,13 +52,15 @@ struct AccelBuildProgramPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    ProgramOp bp, gpStep, eval;
+    ProgramOp bp, bpPlain, gpStep, eval;
     for (auto p : module.getOps<ProgramOp>()) {
       auto kind = p->getAttrOfType<StringAttr>("accel.step");
       if (!kind)
         continue;
       if (kind.getValue() == "bp")
         bp = p;
+      else if (kind.getValue() == "bp_plain")
+        bpPlain = p;
       else if (kind.getValue() == "gp")
         gpStep = p;
       else if (kind.getValue() == "eval")
@@ -77,9 +80,22 @@ struct AccelBuildProgramPass
       module.emitError("no lowered @bp_step (run --accel-lower-steps)");
       return signalPassFailure();
     }
+    // ADA-GP's BP step without the predictor (predictor-every > 1): only
+    // the adagp loop runs it, for the host's kStepBPPlain.
+    if (mode != "adagp")
+      bpPlain = {};
     // The step whose signature gives the host buffers (GP steps share
     // them).
     ProgramOp first = bp ? bp : gpStep;
+    for (ProgramOp other : {gpStep, bpPlain}) {
+      if (!other || other == first ||
+          other->getAttr("accel.inputs") == first->getAttr("accel.inputs"))
+        continue;
+      other.emitError("@")
+          << other.getSymName() << " does not share @" << first.getSymName()
+          << "'s input and label buffers (run --accel-plan-dram on both)";
+      return signalPassFailure();
+    }
 
     // The host buffers, from the step subroutines' signatures.
     auto inputs = first->getAttrOfType<ArrayAttr>("accel.inputs");
@@ -101,10 +117,14 @@ struct AccelBuildProgramPass
                       "labels");
       return signalPassFailure();
     }
-    auto bpResults = first->getAttrOfType<ArrayAttr>("accel.results");
-    auto lossRegion = bpResults.empty()
-                          ? RegionAttr()
-                          : dyn_cast<RegionAttr>(bpResults[0]);
+    // Each training step leaves its loss in its own region (the first
+    // result, planned with the step's other tensors); the symbol table's
+    // "loss" is the first step's.
+    auto lossOf = [](ProgramOp step) -> RegionAttr {
+      auto results = step->getAttrOfType<ArrayAttr>("accel.results");
+      return results.empty() ? RegionAttr() : dyn_cast<RegionAttr>(results[0]);
+    };
+    RegionAttr lossRegion = lossOf(first);
     RegionAttr logits;
     Type logitsType;
     if (eval) {
@@ -184,24 +204,57 @@ struct AccelBuildProgramPass
       ib.setPhase(isa::Phase::IO);
       sendReg(kTagStepEnd, rKind);
     };
+    // The loss, sent once after the branches when every step leaves it in
+    // the same place, else by each branch.
+    SmallVector<ProgramOp> trainSteps;
+    if (mode == "adagp")
+      trainSteps = {bp, gpStep};
+    else
+      trainSteps = {mode == "gp" ? gpStep : bp};
+    if (bpPlain)
+      trainSteps.push_back(bpPlain);
+    bool sharedLoss = llvm::all_of(
+        trainSteps, [&](ProgramOp step) { return lossOf(step) == lossRegion; });
+    auto sendLoss = [&](ProgramOp step) {
+      if (RegionAttr loss = lossOf(step))
+        sendDram(kTagLoss, loss, 1);
+    };
     if (mode == "adagp") {
+      // kStepGP: @gp_step; kStepBPPlain (when there is a plain BP step):
+      // @bp_plain_step; any other kind: @bp_step.
       ib.setPhase(isa::Phase::IO);
       recv(rKind, kScheduleStream, {}, {});
       ib.setPhase(isa::Phase::Control);
       ib.sopi(isa::ScalarFunct::Add, rTmp, rKind, -kStepGP);
       branchIfZero(rTmp, "gp");
-      callStep(bp);
-      ib.setPhase(isa::Phase::Control);
-      jump(isa::JumpFunct::J, "stepped");
-      label("gp");
-      callStep(gpStep);
+      if (bpPlain) {
+        ib.sopi(isa::ScalarFunct::Add, rTmp, rKind, -kStepBPPlain);
+        branchIfZero(rTmp, "bp_plain");
+      }
+      auto branch = [&](ProgramOp step, StringRef name, bool last) {
+        if (!name.empty())
+          label(name);
+        callStep(step);
+        if (!sharedLoss)
+          sendLoss(step);
+        if (!last) {
+          ib.setPhase(isa::Phase::Control);
+          jump(isa::JumpFunct::J, "stepped");
+        }
+      };
+      branch(bp, "", false);
+      if (bpPlain)
+        branch(bpPlain, "bp_plain", false);
+      branch(gpStep, "gp", true);
       label("stepped");
     } else {
       ib.sopi(isa::ScalarFunct::Add, rKind, 0,
               mode == "gp" ? kStepGP : kStepBP);
-      callStep(mode == "gp" ? gpStep : bp);
+      callStep(trainSteps.front());
+      if (!sharedLoss)
+        sendLoss(trainSteps.front());
     }
-    if (lossRegion)
+    if (lossRegion && sharedLoss)
       sendDram(kTagLoss, lossRegion, 1);
     ib.setPhase(isa::Phase::Control);
     jump(isa::JumpFunct::J, "train");
@@ -233,7 +286,7 @@ struct AccelBuildProgramPass
     ib.emit(isa::makeInstruction(Opcode::Finish));
 
     // The subroutines.
-    for (ProgramOp sub : {bp, gpStep, eval}) {
+    for (ProgramOp sub : {bp, bpPlain, gpStep, eval}) {
       if (!sub || (sub == gpStep && mode == "bp") ||
           (sub == bp && mode == "gp"))
         continue;
@@ -284,6 +337,17 @@ struct AccelBuildProgramPass
                       b.getI64IntegerAttr(
                           cast<RankedTensorType>(logitsType).getDimSize(1)));
     module->setAttr("accel.mode", b.getStringAttr(mode));
+    // Which BP steps the host runs as plain ones (ProgramInfo): every
+    // predictor_every-th trains the predictor (--accel-lower-steps copies
+    // the attribute from @train; 1 without it).
+    if (bpPlain) {
+      module->setAttr("accel.bp_plain_step", b.getUnitAttr());
+      if (!module->hasAttr("accel.predictor_every"))
+        module->setAttr("accel.predictor_every", b.getI64IntegerAttr(1));
+    } else {
+      module->removeAttr("accel.bp_plain_step");
+      module->removeAttr("accel.predictor_every");
+    }
 
     // Nothing of the tensor program remains.
     for (Operation &op : llvm::make_early_inc_range(*module.getBody()))

@@ -200,8 +200,20 @@ struct AccelLowerStepsPass
       f.walk([&](func::CallOp call) {
         callsStep |= names.contains(call.getCallee());
       });
-      if (callsStep)
-        f.erase();
+      if (!callsStep)
+        continue;
+      // Which BP steps train the predictor (--adagp-lower-schedule's
+      // predictor-every) is the one rule of @train the host needs: it
+      // travels to the program's symbol table (--accel-build-program).
+      if (auto every = f->getAttrOfType<IntegerAttr>("adagp.predictor_every")) {
+        if (every.getInt() < 1) {
+          f.emitError("adagp.predictor_every must be at least 1, got ")
+              << every.getInt();
+          return signalPassFailure();
+        }
+        module->setAttr("accel.predictor_every", every);
+      }
+      f.erase();
     }
     for (func::FuncOp f : steps)
       if (failed(lowerFunction(f, registry, cfg)))

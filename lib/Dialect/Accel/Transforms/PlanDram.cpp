@@ -6,7 +6,8 @@
 //             counter), the host's input and label buffers, constants,
 //             optimizer hyper-parameter blocks;
 //   [dynamic] per step function, every other tensor for its live range,
-//             first fit over the op order; step functions never run
+//             first fit over the op order; step functions (@bp_step,
+//             @bp_plain_step, @gp_step, @eval_step) never run
 //             concurrently, so they share this area.
 //
 // Results stored back into a global take the global's region when no later
@@ -166,7 +167,7 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
     SmallVector<func::FuncOp> steps;
     SmallVector<std::string> names(functions.begin(), functions.end());
     if (names.empty())
-      names = {"bp_step", "gp_step", "eval_step"};
+      names = {"bp_step", "bp_plain_step", "gp_step", "eval_step"};
     for (const std::string &name : names) {
       auto f = module.lookupSymbol<func::FuncOp>(name);
       if (!f) {
@@ -176,9 +177,13 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         }
         continue;
       }
-      StringRef kind = StringRef(name).starts_with("eval")   ? "eval"
-                       : StringRef(name).starts_with("gp")   ? "gp"
-                                                             : "bp";
+      // @bp_plain_step (ADA-GP's BP step without the predictor, for
+      // predictor-every > 1) is planned like @bp_step: it shares the
+      // parameters and optimizer state, and its tensors the dynamic area.
+      StringRef kind = StringRef(name).starts_with("eval")       ? "eval"
+                       : StringRef(name).starts_with("gp")       ? "gp"
+                       : StringRef(name).starts_with("bp_plain") ? "bp_plain"
+                                                                 : "bp";
       f->setAttr("accel.step", StringAttr::get(ctx, kind));
       steps.push_back(f);
     }
