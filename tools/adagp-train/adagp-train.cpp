@@ -256,6 +256,12 @@ static cl::opt<double> baselineMomentum(
     "baseline-momentum",
     cl::desc("Momentum of the per-channel running mean gradient"),
     cl::init(0.9), cl::cat(adagpCategory));
+static cl::opt<std::string> gpGradient(
+    "gp-gradient",
+    cl::desc("What GP steps apply to predicted layers: predicted, or the "
+             "ablations baseline (the running mean alone) and zero (momentum "
+             "alone)"),
+    cl::init("predicted"), cl::cat(adagpCategory));
 static cl::opt<std::string>
     linearLayers("linear", cl::desc("Linear layers in GP: predict or freeze"),
                  cl::init("predict"), cl::cat(adagpCategory));
@@ -752,7 +758,7 @@ int main(int argc, char **argv) {
         "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
         "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
         "seed={10} baseline={12} baseline-momentum={13} "
-        "batched-predictions={14}{11}}",
+        "batched-predictions={14} gp-gradient={15}{11}}",
         pooledSize.getValue(), predictorWidth.getValue(),
         predictorDepth.getValue(), predictorHidden.getValue(),
         predictorOptimizer.getValue(), num(predictorLr.getValue()),
@@ -760,7 +766,7 @@ int main(int argc, char **argv) {
         maxOutputs.getValue(), seed.getValue(),
         layerList.empty() ? "" : " layers=" + layerList,
         baselineFlag.getValue(), num(baselineMomentum.getValue()),
-        perLayerPredictions ? "false" : "true");
+        perLayerPredictions ? "false" : "true", gpGradient.getValue());
     pipeline += llvm::formatv(
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "

@@ -10,6 +10,10 @@
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="baseline=median" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BASE
 // BASE: error: --adagp-insert-predictors: option 'baseline' must be mean or none, got 'median'
 // Only the head is trainable in a one-layer model: nothing to predict.
+// RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="gp-gradient=random" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPGRAD
+// GPGRAD: error: --adagp-insert-predictors: option 'gp-gradient' must be predicted, baseline or zero, got 'random'
+// RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="gp-gradient=baseline baseline=none" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPGRADB
+// GPGRADB: error: --adagp-insert-predictors: option 'gp-gradient' 'baseline' needs baseline=mean and batched-predictions
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="layers=fc2.weight" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NONE
 // NONE: error: --adagp-insert-predictors: no layer is left to predict
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --adagp-insert-predictors -o /dev/null 2>&1 | FileCheck %s --check-prefix=ORDER

@@ -4,6 +4,7 @@
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict baseline=none linear=freeze" | FileCheck %s --check-prefix=OPTS
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict" | FileCheck %s --check-prefix=GROUPS
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict batched-predictions=false" | FileCheck %s --check-prefix=GPERLAYER
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=baseline" | FileCheck %s --check-prefix=ABLATE
 
 // The shared predictor's parameters, its optimizer state and the ADA-GP
 // state are globals. 2 predicted layers: conv (4 channels x 9 weights) and
@@ -252,3 +253,11 @@
 // GPERLAYER: nn.slice %adagp.predictor.baseline.bias{{.*}} {sizes = array<i64: 4>, starts = array<i64: 12>
 // GPERLAYER: train.sgd_update %conv3.weight,
 // GPERLAYER: train.sgd_update %conv3.bias,
+
+// The ablation gp-gradient=baseline: GP steps apply each layer's running
+// mean gradient, not the network's output.
+// ABLATE-LABEL: func.func @gp_step(
+// ABLATE: adagp.expand_prediction %adagp.predictor.baseline.fs9,
+// ABLATE: train.sgd_update %conv.weight,
+// ABLATE: adagp.expand_prediction %adagp.predictor.baseline.fs64,
+// ABLATE: train.sgd_update %fc1.weight,

@@ -84,6 +84,11 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "In @gp_step, run the predictor once on all layers' samples "
            "after the forward pass (the same result, far fewer operations) "
            "instead of once after each layer">,
+    Option<"gpGradient", "gp-gradient", "std::string", "\"predicted\"",
+           "What GP steps apply to predicted layers: predicted (the "
+           "predictor's output plus the baseline), or, as ablations, "
+           "baseline (the running mean alone) or zero (no gradient: the "
+           "optimizer's momentum alone moves the layer)">,
     Option<"scaleMomentum", "scale-momentum", "double", "0.9",
            "Momentum of the running RMS of each layer's gradient">,
     Option<"seed", "seed", "uint64_t", "0",

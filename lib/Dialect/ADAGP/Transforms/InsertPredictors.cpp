@@ -216,6 +216,14 @@ LogicalResult InsertPredictors::checkOptions() {
   if (!(baselineMomentum >= 0 && baselineMomentum < 1))
     return fail("baseline-momentum")
            << "must be in [0, 1), got " << double(baselineMomentum);
+  if (gpGradient != "predicted" && gpGradient != "baseline" &&
+      gpGradient != "zero")
+    return fail("gp-gradient")
+           << "must be predicted, baseline or zero, got '" << gpGradient
+           << "'";
+  if (gpGradient == "baseline" && (baseline != "mean" || !batchedPredictions))
+    return fail("gp-gradient")
+           << "'baseline' needs baseline=mean and batched-predictions";
   return success();
 }
 
@@ -940,6 +948,10 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   auto applyPrediction = [&](Layer &layer, Operation *copy, Value rows,
                              Value bias) -> LogicalResult {
     Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
+    if (gpGradient == "zero") // the ablation: the optimizer's state alone
+      scale = nn::MulOp::create(b, loc, scale,
+                                splat(b, loc, RankedTensorType::get({}, element),
+                                      0.0));
     Value grad =
         gp::ExpandPredictionOp::create(b, loc, layer.weightType, rows, scale);
     Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
@@ -1042,7 +1054,9 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
           b, loc, params,
           slice(b, loc, hidden, {group.row, 0}, {group.rows, predictorHidden}),
           group.filterSize);
-      if (baseline == "mean")
+      if (gpGradient == "baseline")
+        rows = load(b, loc, baselineGlobal(group));
+      else if (baseline == "mean")
         rows = nn::AddOp::create(b, loc, rows,
                                  load(b, loc, baselineGlobal(group)));
       for (Layer *layer : group.layers) {
