@@ -130,8 +130,11 @@ def cpu_run(args, name, model, mode, settings, out):
         cmd += ["--save", os.path.join(out, f"{name}-{mode}.onnx")]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-    if mode == "adagp" and args.predictor_every > 1:
-        cmd += ["--predictor-every", str(args.predictor_every)]
+    cmd += ["--lr-schedule", args.lr_schedule]
+    if mode == "adagp":
+        cmd += ["--policy", args.policy, "--bp-run", str(args.bp_run),
+                "--gp-run", str(args.gp_run), "--predictor-every",
+                str(args.predictor_every)]
     logpath = os.path.join(out, f"{mode}.log")
     log(f"   CPU {mode}: {' '.join(cmd[1:])}")
     load_before = os.getloadavg()[0]
@@ -194,6 +197,11 @@ def measure(args, spec, settings):
            "config": args.config, "threads": args.threads}
     if args.predictor_every > 1:
         key["predictor_every"] = args.predictor_every
+    # The ADA-GP schedule and the learning-rate schedule (results measured
+    # before these were recorded ran adagp-train's adaptive default with a
+    # constant rate, and do not match).
+    key["schedule"] = (f"{args.policy} bp-run {args.bp_run} gp-run "
+                       f"{args.gp_run}, lr {args.lr_schedule}")
     if args.report_only:
         if not os.path.exists(result_path):
             log(f"== {name}: not measured (no {result_path})")
@@ -408,9 +416,11 @@ def report(args, rows, command, started, elapsed):
         "the script.*")
     add("")
     add("Per model, BP and ADA-GP train on Fashion-MNIST with the same seed, "
-        "data, batch (64), SGD (lr 0.01, momentum 0.9) and epochs; the first "
-        "epoch is ADA-GP's BP warm-up, then the adaptive policy chooses BP "
-        "and GP runs (`adagp-train --mode adagp` defaults, "
+        f"data, batch (64), SGD (lr 0.01, {args.lr_schedule} schedule, "
+        "momentum 0.9) and epochs; the first "
+        f"epoch is ADA-GP's BP warm-up, then the {args.policy} policy chooses "
+        f"BP and GP runs (`--bp-run {args.bp_run} --gp-run {args.gp_run} "
+        f"--predictor-every {args.predictor_every}`, "
         "`docs/adagp.md`). The data column says how much of the data each "
         "row used. CPU time is training only (the epochs' `seconds`; "
         "compilation and evaluation excluded), on this machine's cores. "
@@ -510,7 +520,7 @@ def report(args, rows, command, started, elapsed):
     add("")
     add("## What the figures say")
     add("")
-    add(analysis(rows, ds))
+    add(analysis(args, rows, ds))
     add("")
     add("## Columns")
     add("")
@@ -559,7 +569,7 @@ def gap_split(got, free):
             f"fraction and the GP step's own cost for {paper / free:.2f}x.")
 
 
-def analysis(rows, ds):
+def analysis(args, rows, ds):
     out = []
     have = [(r, d) for r, d in zip(rows, ds) if "ag_acc" in d]
     if not have:
@@ -581,9 +591,13 @@ def analysis(rows, ds):
                    for m, d in lost) if lost else "") + ".")
     gp = mean([d["gp_fraction"] for _, d in have])
     out.append(f"- **GP fraction.** On average {gp:.0%} of the steps were GP "
-               "steps. The adaptive policy starts and lengthens GP runs only "
-               "while the predictor's quality (cosine with the batch's true "
-               "gradient) is high and ends them when the loss rises; "
+               "steps. " + (
+                   "The adaptive policy starts and lengthens GP runs only "
+                   "while the predictor's quality (cosine with the batch's "
+                   "true gradient) is high and ends them when the loss rises; "
+                   if args.policy == "adaptive" else
+                   f"The fixed policy runs {args.gp_run} GP steps per "
+                   f"{args.bp_run} BP after the warm-up; ") +
                "short runs also spend a large share in the BP warm-up.")
     acc = [d for d in ds if "accel_speedup" in d]
     if acc:
@@ -654,9 +668,15 @@ def main():
                     help="adagp-train --threads (default: all cores)")
     ap.add_argument("--config", default="",
                     help="accelerator configuration (default preset)")
-    ap.add_argument("--predictor-every", type=int, default=1, metavar="N",
+    ap.add_argument("--predictor-every", type=int, default=2, metavar="N",
                     help="adagp-train --predictor-every: only every N-th BP "
-                    "step trains the predictor (default 1)")
+                    "step trains the predictor (default 2)")
+    ap.add_argument("--policy", default="fixed",
+                    help="adagp-train --policy of the ADA-GP runs")
+    ap.add_argument("--bp-run", type=int, default=1)
+    ap.add_argument("--gp-run", type=int, default=3)
+    ap.add_argument("--lr-schedule", default="cosine",
+                    help="adagp-train --lr-schedule of both runs")
     ap.add_argument("--no-accel", action="store_true")
     ap.add_argument("--timeout", type=int, default=3600,
                     help="seconds per adagp-train run")
