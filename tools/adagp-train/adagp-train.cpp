@@ -172,8 +172,8 @@ static cl::opt<std::string>
          cl::init("bp"), cl::cat(category));
 // The defaults are the setting measured to train LeNet-5 and ResNet-20 to
 // BP's accuracy in less time (docs/adagp.md, "Figures"): after the warm-up,
-// one BP step (every second one training the predictor) then three GP
-// steps. The passes' own defaults are the paper's algorithm (adaptive,
+// one BP step (every second one training the predictor) then two GP steps.
+// The passes' own schedule defaults are the paper's algorithm (adaptive,
 // predictor trained in every BP step).
 static cl::opt<std::string> policyFlag("policy",
                                        cl::desc("fixed (default) or adaptive"),
@@ -192,7 +192,7 @@ static cl::opt<int64_t>
     gpRun("gp-run",
           cl::desc("Steps (or epochs) of each GP run (fixed) or of the first "
                    "one (adaptive)"),
-          cl::init(3), cl::cat(adagpCategory));
+          cl::init(2), cl::cat(adagpCategory));
 static cl::opt<int64_t> minGpRun("min-gp-run",
                                  cl::desc("Shortest adaptive GP run"),
                                  cl::init(1), cl::cat(adagpCategory));
@@ -231,7 +231,7 @@ static cl::opt<int64_t> pooledSize("pooled-size",
 static cl::opt<int64_t> predictorWidth("predictor-width",
                                        cl::desc("Channels of the predictor's "
                                                 "convolutions"),
-                                       cl::init(16), cl::cat(adagpCategory));
+                                       cl::init(8), cl::cat(adagpCategory));
 static cl::opt<int64_t> predictorDepth("predictor-depth",
                                        cl::desc("3x3 convolutions in the "
                                                 "predictor"),

@@ -46,7 +46,7 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
   let options = [
     Option<"pooledSize", "pooled-size", "int64_t", "4",
            "Side of the pooled per-channel map a sample holds">,
-    Option<"predictorWidth", "predictor-width", "int64_t", "16",
+    Option<"predictorWidth", "predictor-width", "int64_t", "8",
            "Channels of the predictor's convolutions">,
     Option<"predictorDepth", "predictor-depth", "int64_t", "2",
            "Number of 3x3 convolutions in the predictor (0-8)">,
