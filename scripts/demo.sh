@@ -3,7 +3,7 @@
 # builds, and compares BP with ADA-GP on Fashion-MNIST, on the CPU and on
 # the simulated accelerator.
 #
-#   scripts/demo.sh                              # models/lenet5.onnx, 2 epochs
+#   scripts/demo.sh                              # models/lenet5.onnx, 4 epochs
 #   MODEL=models/resnet20.onnx EPOCHS=1 TRAIN_IMAGES=6400 scripts/demo.sh
 #
 # Steps: import and summarise the model; train it with BP and with ADA-GP
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
 MODEL=${MODEL:-models/lenet5.onnx}
-EPOCHS=${EPOCHS:-2}
+EPOCHS=${EPOCHS:-4}
 TRAIN_IMAGES=${TRAIN_IMAGES:-0}
 OUT=${OUT:-out/demo}
 PY=/usr/bin/python3
