@@ -126,6 +126,8 @@ def check(model, args, work):
         ck = os.path.join(work, "ck")
         times["cpu"] = run(cpu_cmd + [
             "--steps", "2", f"--predictor-every={args.predictor_every}",
+            # Both steps in the warm-up (each --inputs step is an epoch).
+            "--warmup-epochs", "2",
             "--metrics", metrics, "--checkpoint", ck, "--dump-parameters",
             os.path.join(work, "cpu")], log)
         with open(metrics) as f:
