@@ -31,8 +31,9 @@ echo "== $MODEL: import into the nn dialect (batch 64)"
 "$bin/adagp-opt" "$OUT/$name.mlir" --nn-model-summary -o /dev/null
 
 echo "== BP and ADA-GP: CPU training (same seed, data and epochs), then the"
-echo "   accelerator: a plain BP step, ADA-GP's BP step and its GP step compiled"
-echo "   and simulated, costed over each run's sequence of steps"
+echo "   accelerator: a plain BP step, ADA-GP's BP steps (with and without the"
+echo "   predictor's training) and its GP step compiled and simulated, costed"
+echo "   over each run's sequence of steps"
 "$PY" scripts/experiments.py --bin "$bin" --models "$MODEL" \
   --epochs "$EPOCHS" --images "$TRAIN_IMAGES" --test-images 10000 \
   --out "$OUT" --results "" --save-models --print-table
