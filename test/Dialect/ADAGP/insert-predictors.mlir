@@ -5,6 +5,7 @@
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict" | FileCheck %s --check-prefix=GROUPS
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict batched-predictions=false" | FileCheck %s --check-prefix=GPERLAYER
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=baseline" | FileCheck %s --check-prefix=ABLATE
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=zero" | FileCheck %s --check-prefix=ZERO
 
 // The shared predictor's parameters, its optimizer state and the ADA-GP
 // state are globals. 2 predicted layers: conv (4 channels x 9 weights) and
@@ -261,3 +262,15 @@
 // ABLATE: train.sgd_update %conv.weight,
 // ABLATE: adagp.expand_prediction %adagp.predictor.baseline.fs64,
 // ABLATE: train.sgd_update %fc1.weight,
+
+// The ablation gp-gradient=zero: each predicted layer's scale is multiplied
+// by zero, so its update is the optimizer's state alone.
+// ZERO-LABEL: func.func @gp_step(
+// ZERO: %[[Z1:.*]] = arith.constant dense<0.000000e+00> : tensor<f32>
+// ZERO-NEXT: %[[S1:.*]] = nn.mul %{{.*}}, %[[Z1]]
+// ZERO-NEXT: %[[G1:.*]] = adagp.expand_prediction %{{.*}}, %[[S1]]
+// ZERO: train.sgd_update %conv.weight, %[[G1]],
+// ZERO: %[[Z2:.*]] = arith.constant dense<0.000000e+00> : tensor<f32>
+// ZERO-NEXT: %[[S2:.*]] = nn.mul %{{.*}}, %[[Z2]]
+// ZERO-NEXT: %[[G2:.*]] = adagp.expand_prediction %{{.*}}, %[[S2]]
+// ZERO: train.sgd_update %fc1.weight, %[[G2]],
