@@ -148,7 +148,8 @@ def dominant_phase(report):
 
 
 def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
-                  schedule_from=None, n_bp_plain=0, predictor_every=1):
+                  schedule_from=None, n_bp_plain=0, predictor_every=1,
+                  predictor_options=""):
     """Compiles `model` for the accelerator in BP and ADA-GP mode, simulates a
     plain BP step, ADA-GP's BP and GP steps (timing only) and returns their
     costs and the totals of a schedule of n_bp BP and n_gp GP steps. With
@@ -170,6 +171,8 @@ def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
                    "--train=dropout=false", "-o", progs[mode]]
             if config:
                 cmd.append(f"--accel-config={config}")
+            if mode == "adagp" and predictor_options:
+                cmd.append(f"--predictor-options={predictor_options}")
             if mode == "adagp" and plain:
                 cmd.append(
                     f"--schedule-options=predictor-every={predictor_every}")
@@ -250,6 +253,9 @@ def main():
     p.add_argument("--predictor-every", type=int, metavar="N",
                    help="only every N-th BP step trains the predictor "
                         "(default: as in --schedule-from, else 1)")
+    p.add_argument("--predictor-options", default="",
+                   help="options of --adagp-insert-predictors for the "
+                        "ADA-GP program, e.g. 'predictor-hidden=16'")
     p.add_argument("--check-schedule", type=int, default=0, metavar="N",
                    help="also simulate N steps of the schedule end to end")
     p.add_argument("--json", help="write the figures here")
@@ -277,7 +283,8 @@ def main():
         try:
             row = measure_model(args.bin, model, args.batch, args.config,
                                 n_bp, n_gp, args.check_schedule,
-                                args.schedule_from, n_plain, every)
+                                args.schedule_from, n_plain, every,
+                                args.predictor_options)
         except RuntimeError as e:
             print(f"{name:18s} not compiled or simulated: {e}")
             continue

@@ -236,6 +236,12 @@ static cl::opt<int64_t> predictorDepth("predictor-depth",
                                        cl::desc("3x3 convolutions in the "
                                                 "predictor"),
                                        cl::init(2), cl::cat(adagpCategory));
+static cl::opt<std::string>
+    trunkForm("trunk-form",
+              cl::desc("How the predictor's convolutions are computed: conv, "
+                       "gemm (over the unfolded map) or auto (gemm when "
+                       "--pooled-size <= 4); the same function"),
+              cl::init("auto"), cl::cat(adagpCategory));
 static cl::opt<int64_t> predictorHidden("predictor-hidden",
                                         cl::desc("Hidden units of the "
                                                  "predictor"),
@@ -763,7 +769,7 @@ int main(int argc, char **argv) {
         "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
         "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
         "seed={10} baseline={12} baseline-momentum={13} "
-        "batched-predictions={14} gp-gradient={15}{11}}",
+        "batched-predictions={14} gp-gradient={15} trunk-form={16}{11}}",
         pooledSize.getValue(), predictorWidth.getValue(),
         predictorDepth.getValue(), predictorHidden.getValue(),
         predictorOptimizer.getValue(), num(predictorLr.getValue()),
@@ -771,7 +777,8 @@ int main(int argc, char **argv) {
         maxOutputs.getValue(), seed.getValue(),
         layerList.empty() ? "" : " layers=" + layerList,
         baselineFlag.getValue(), num(baselineMomentum.getValue()),
-        perLayerPredictions ? "false" : "true", gpGradient.getValue());
+        perLayerPredictions ? "false" : "true", gpGradient.getValue(),
+        trunkForm.getValue());
     pipeline += llvm::formatv(
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "

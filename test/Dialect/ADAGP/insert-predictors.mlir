@@ -6,13 +6,14 @@
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict batched-predictions=false" | FileCheck %s --check-prefix=GPERLAYER
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=baseline" | FileCheck %s --check-prefix=ABLATE
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=zero" | FileCheck %s --check-prefix=ZERO
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 trunk-form=conv" | FileCheck %s --check-prefix=TRUNKCONV
 
 // The shared predictor's parameters, its optimizer state and the ADA-GP
 // state are globals. 2 predicted layers: conv (4 channels x 9 weights) and
 // fc1 (8 channels x 64 weights). The head is as wide as the largest filter
 // (64); each group of layers with the same filter size has its own running
 // mean, as wide as its filter.
-// CHECK-DAG: ml_program.global private mutable @adagp.predictor.conv0.weight({{.*}}) : tensor<4x2x3x3xf32>
+// CHECK-DAG: ml_program.global private mutable @adagp.predictor.conv0.weight({{.*}}) : tensor<4x18xf32>
 // CHECK-DAG: ml_program.global private mutable @adagp.predictor.hidden.weight({{.*}}) : tensor<8x16xf32>
 // CHECK-DAG: ml_program.global private mutable @adagp.predictor.head.weight({{.*}}) : tensor<64x8xf32>
 // CHECK-DAG: ml_program.global private mutable @adagp.predictor.head.weight.adam_m(dense<0.000000e+00> : tensor<64x8xf32>)
@@ -40,7 +41,19 @@
 // CHECK: %[[T2:.*]] = nn.div %[[RG2]], %{{.*}} : tensor<8x64xf32>, tensor<f32>
 // CHECK: %[[X:.*]] = nn.concat %{{.*}}, %{{.*}} {axis = 0 : i64} : tensor<4x2x2x2xf32>, tensor<8x2x2x2xf32>
 // The shared trunk: conv + relu, flatten, hidden gemm + relu, on all rows.
-// CHECK: nn.conv2d %[[X]], %adagp.predictor.conv0.weight
+// The 3x3 convolution (trunk-form=auto: a matrix product at this pooled
+// size): the filter [4, 2*9] times the 0/1 unfolding of the taps [9, 4*4]
+// gives TM [2*4 (input channel, pixel), 4*4 (output channel, pixel)]; the
+// samples [12, 2*4] times TM, plus the bias on each pixel.
+// CHECK: %[[U:.*]] = arith.constant dense<"0x{{[0-9A-F]+}}"> : tensor<9x16xf32>
+// CHECK: %[[XF:.*]] = nn.reshape %[[X]] : tensor<12x2x2x2xf32> -> tensor<12x8xf32>
+// CHECK: %[[W3:.*]] = nn.reshape %adagp.predictor.conv0.weight : tensor<4x18xf32> -> tensor<4x2x9xf32>
+// CHECK: %[[M:.*]] = nn.matmul %[[W3]], %[[U]] : tensor<4x2x9xf32>, tensor<9x16xf32>
+// CHECK: %[[MR:.*]] = nn.reshape %[[M]] : tensor<4x2x16xf32> -> tensor<4x8x4xf32>
+// CHECK: %[[MT:.*]] = nn.transpose %[[MR]] {permutation = array<i64: 1, 0, 2>}
+// CHECK: %[[TM:.*]] = nn.reshape %[[MT]] : tensor<8x4x4xf32> -> tensor<8x16xf32>
+// CHECK: %[[Y:.*]] = nn.gemm %[[XF]], %[[TM]], %{{.*}} : tensor<12x8xf32>, tensor<8x16xf32>, tensor<16xf32>
+// CHECK: nn.relu %[[Y]] : tensor<12x16xf32>
 // CHECK: nn.gemm %{{.*}}, %adagp.predictor.hidden.weight
 // CHECK: %[[H:.*]] = nn.relu %{{.*}} : tensor<12x8xf32>
 // The head per group: the conv's rows of the hidden features through the
@@ -51,18 +64,20 @@
 // CHECK: %[[B1:.*]] = nn.slice %adagp.predictor.head.bias {sizes = array<i64: 9>, starts = array<i64: 0>
 // CHECK: %[[N1:.*]] = nn.gemm %[[H1]], %[[W1]], %[[B1]] {trans_b = true} : tensor<4x8xf32>, tensor<9x8xf32>, tensor<9xf32>
 // CHECK: %[[P1:.*]] = nn.add %[[N1]], %adagp.predictor.baseline.fs9 : tensor<4x9xf32>, tensor<4x9xf32>
-// CHECK: %[[FP1:.*]] = nn.reshape %[[P1]] : tensor<4x9xf32> -> tensor<36xf32>
-// CHECK: %[[FT1:.*]] = nn.reshape %[[T1]] : tensor<4x9xf32> -> tensor<36xf32>
 // fc1's filter is the widest: all of the head.
 // CHECK: %[[H2:.*]] = nn.slice %[[H]] {sizes = array<i64: 8, 8>, starts = array<i64: 4, 0>
 // CHECK: %[[N2:.*]] = nn.gemm %[[H2]], %adagp.predictor.head.weight, %adagp.predictor.head.bias {trans_b = true} : tensor<8x8xf32>, tensor<64x8xf32>, tensor<64xf32>
 // CHECK: %[[P2:.*]] = nn.add %[[N2]], %adagp.predictor.baseline.fs64 : tensor<8x64xf32>, tensor<8x64xf32>
-// CHECK: %[[FP2:.*]] = nn.reshape %[[P2]] : tensor<8x64xf32> -> tensor<512xf32>
-// CHECK: %[[FT2:.*]] = nn.reshape %[[T2]] : tensor<8x64xf32> -> tensor<512xf32>
-// One loss over the 36 + 512 real entries.
-// CHECK: %[[T:.*]] = nn.concat %[[FT1]], %[[FT2]] {axis = 0 : i64} : tensor<36xf32>, tensor<512xf32>
-// CHECK: %[[PRED:.*]] = nn.concat %[[FP1]], %[[FP2]] {axis = 0 : i64} : tensor<36xf32>, tensor<512xf32>
-// CHECK: %[[PLOSS:.*]] = train.mse_loss %[[PRED]], %[[T]] : tensor<548xf32>
+// One loss over the 36 + 512 real entries: each group's MSE weighted by its
+// share of them (36/548 and 512/548), no concatenation.
+// CHECK-NOT: nn.concat
+// CHECK: %[[M1:.*]] = train.mse_loss %[[P1]], %[[T1]] : tensor<4x9xf32> -> tensor<f32>
+// CHECK: %[[SHARE1:.*]] = arith.constant dense<0.0656934306> : tensor<f32>
+// CHECK: %[[L1:.*]] = nn.mul %[[SHARE1]], %[[M1]]
+// CHECK: %[[M2:.*]] = train.mse_loss %[[P2]], %[[T2]] : tensor<8x64xf32> -> tensor<f32>
+// CHECK: %[[SHARE2:.*]] = arith.constant dense<0.934306561> : tensor<f32>
+// CHECK: %[[L2:.*]] = nn.mul %[[SHARE2]], %[[M2]]
+// CHECK: %[[PLOSS:.*]] = nn.add %[[L1]], %[[L2]] : tensor<f32>, tensor<f32>
 // Quality: per group the row sums of p*t, p*p and t*t stacked as [3, rows],
 // then per layer the sums of its rows (conv: rows 0-3, fc1: rows 4-11),
 // the cosine, the mean over the layers. No segment matrix.
@@ -80,10 +95,14 @@
 // Its own backward pass (no gradient into the model) and Adam updates: the
 // head's weight gets the gradients of both groups, the conv group's padded
 // to the head's 64 rows.
-// CHECK: train.mse_loss_grad %[[PRED]], %[[T]]
+// CHECK: train.mse_loss_grad %[[P2]], %[[T2]], %{{.*}} : tensor<8x64xf32>
+// CHECK: train.mse_loss_grad %[[P1]], %[[T1]], %{{.*}} : tensor<4x9xf32>
 // CHECK-NOT: nn.conv2d_input_grad
 // CHECK: nn.pad %{{.*}} {pads = array<i64: 0, 0, 55, 0>} : tensor<9x8xf32>
-// CHECK: nn.conv2d_filter_grad %{{.*}}, %[[X]]
+// The filter's gradient: samples^T x output gradient, folded back through
+// the unfolding.
+// CHECK: nn.gemm %[[XF]], %{{.*}} {trans_a = true} : tensor<12x8xf32>, tensor<12x16xf32>
+// CHECK: nn.matmul %{{.*}}, %{{.*}} : tensor<4x2x16xf32>, tensor<16x9xf32>
 // CHECK: train.adam_update %adagp.predictor.conv0.weight
 // CHECK: train.adam_update %adagp.predictor.head.weight
 // CHECK: train.adam_update %adagp.predictor.head.bias
@@ -110,7 +129,8 @@
 // CHECK: %[[GX2:.*]] = nn.concat %[[GS2]], %{{.*}} {axis = 1 : i64}
 // CHECK: %[[LOGITS:.*]] = nn.gemm %{{.*}}, %fc2.weight, %fc2.bias
 // CHECK: %[[GX:.*]] = nn.concat %[[GX1]], %[[GX2]] {axis = 0 : i64} : tensor<4x2x2x2xf32>, tensor<8x2x2x2xf32>
-// CHECK: nn.conv2d %[[GX]], %adagp.predictor.conv0.weight
+// CHECK: %[[GXF:.*]] = nn.reshape %[[GX]] : tensor<12x2x2x2xf32> -> tensor<12x8xf32>
+// CHECK: nn.gemm %[[GXF]], %{{.*}}, %{{.*}} : tensor<12x8xf32>, tensor<8x16xf32>, tensor<16xf32>
 // CHECK: %[[GH:.*]] = nn.relu %{{.*}} : tensor<12x8xf32>
 // CHECK: %[[GH1:.*]] = nn.slice %[[GH]] {sizes = array<i64: 4, 8>, starts = array<i64: 0, 0>
 // CHECK: %[[GW1:.*]] = nn.slice %adagp.predictor.head.weight {sizes = array<i64: 9, 8>
@@ -156,7 +176,11 @@
 // OPTS-NEXT: ml_program.global private mutable @adagp.predictor.bias_head.bias({{.*}}) : tensor<1xf32>
 // OPTS: ml_program.global private mutable @adagp.bias_scale(
 // OPTS-LABEL: func.func @bp_step(
-// OPTS: train.mse_loss %{{.*}}, %{{.*}} : tensor<40xf32>
+// The loss over the 36 weight and 4 bias entries.
+// OPTS: train.mse_loss %{{.*}}, %{{.*}} : tensor<4x9xf32>
+// OPTS: arith.constant dense<0.899999976> : tensor<f32>
+// OPTS: train.mse_loss %{{.*}}, %{{.*}} : tensor<4xf32>
+// OPTS: arith.constant dense<1.000000e-01> : tensor<f32>
 // OPTS: train.adam_update %adagp.predictor.bias_head.weight
 // OPTS: train.adam_update %adagp.predictor.bias_head.bias
 // OPTS-LABEL: func.func @gp_step(
@@ -216,7 +240,13 @@
 // GROUPS: nn.slice %[[BH]] {sizes = array<i64: 12, 1>, starts = array<i64: 0, 0>
 // GROUPS: nn.slice %[[BH]] {sizes = array<i64: 13, 1>, starts = array<i64: 16, 0>
 // GROUPS: nn.add %{{.*}}, %adagp.predictor.baseline.bias : tensor<25xf32>, tensor<25xf32>
-// GROUPS: train.mse_loss %{{.*}}, %{{.*}} : tensor<997xf32>
+// The loss over 108 + 288 + 576 weight and 25 bias entries (997).
+// GROUPS: train.mse_loss %{{.*}}, %{{.*}} : tensor<12x9xf32>
+// GROUPS: arith.constant dense<0.108324975> : tensor<f32>
+// GROUPS: train.mse_loss %{{.*}}, %{{.*}} : tensor<8x36xf32>
+// GROUPS: train.mse_loss %{{.*}}, %{{.*}} : tensor<9x64xf32>
+// GROUPS: train.mse_loss %{{.*}}, %{{.*}} : tensor<25xf32>
+// GROUPS: arith.constant dense<0.0250752252> : tensor<f32>
 // GROUPS-LABEL: func.func @gp_step(
 // GROUPS: %[[GH:.*]] = nn.relu %{{.*}} : tensor<29x8xf32>
 // GROUPS: %[[GBH:.*]] = nn.gemm %[[GH]], %adagp.predictor.bias_head.weight
@@ -274,3 +304,14 @@
 // ZERO-NEXT: %[[S2:.*]] = nn.mul %{{.*}}, %[[Z2]]
 // ZERO-NEXT: %[[G2:.*]] = adagp.expand_prediction %{{.*}}, %[[S2]]
 // ZERO: train.sgd_update %fc1.weight, %[[G2]],
+
+// trunk-form=conv: the trunk's convolution is an nn.conv2d on the samples'
+// maps, its filter 4-D; its gradient a filter gradient.
+// TRUNKCONV: ml_program.global private mutable @adagp.predictor.conv0.weight({{.*}}) : tensor<4x2x3x3xf32>
+// TRUNKCONV-LABEL: func.func @bp_step(
+// TRUNKCONV-NOT: nn.matmul
+// TRUNKCONV: %[[CX:.*]] = nn.concat %{{.*}}, %{{.*}} {axis = 0 : i64} : tensor<4x2x2x2xf32>, tensor<8x2x2x2xf32>
+// TRUNKCONV: nn.conv2d %[[CX]], %adagp.predictor.conv0.weight
+// TRUNKCONV: nn.conv2d_filter_grad %{{.*}}, %[[CX]]
+// TRUNKCONV-LABEL: func.func @gp_step(
+// TRUNKCONV: nn.conv2d %{{.*}}, %adagp.predictor.conv0.weight

@@ -50,6 +50,12 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "Channels of the predictor's convolutions">,
     Option<"predictorDepth", "predictor-depth", "int64_t", "2",
            "Number of 3x3 convolutions in the predictor (0-8)">,
+    Option<"trunkForm", "trunk-form", "std::string", "\"auto\"",
+           "How the trunk's 3x3 convolutions are computed: conv "
+           "(nn.conv2d), gemm (one matrix product per convolution with the "
+           "P*P map unfolded: [rows, Cin*P*P] x [Cin*P*P, Cout*P*P], the "
+           "same function with P*P/9 times the multiplications but dense "
+           "operands), or auto (gemm when pooled-size <= 4)">,
     Option<"predictorHidden", "predictor-hidden", "int64_t", "64",
            "Units of the predictor's hidden linear layer">,
     Option<"maxOutputs", "max-outputs", "int64_t", "16384",

@@ -110,6 +110,11 @@ private:
   /// The shared trunk on samples `[n, 2, P, P]`: the hidden features
   /// `[n, hidden]`.
   Value buildTrunk(OpBuilder &b, Location loc, const Params &params, Value x);
+  /// Whether the trunk's convolutions are built as matrix products over the
+  /// unfolded map (`trunk-form`).
+  bool gemmTrunk() const {
+    return trunkForm == "gemm" || (trunkForm == "auto" && pooledSize <= 4);
+  }
   /// The head of the layers with filters of `filterSize` elements on their
   /// hidden features: `[n, filterSize]`.
   Value buildHead(OpBuilder &b, Location loc, const Params &params,
@@ -186,6 +191,9 @@ LogicalResult InsertPredictors::checkOptions() {
   if (predictorDepth < 0 || predictorDepth > 8)
     return fail("predictor-depth")
            << "must be in [0, 8], got " << int64_t(predictorDepth);
+  if (trunkForm != "auto" && trunkForm != "conv" && trunkForm != "gemm")
+    return fail("trunk-form")
+           << "must be auto, conv or gemm, got '" << trunkForm << "'";
   if (predictorHidden < 1 || predictorHidden > 4096)
     return fail("predictor-hidden")
            << "must be in [1, 4096], got " << int64_t(predictorHidden);
@@ -219,8 +227,7 @@ LogicalResult InsertPredictors::checkOptions() {
   if (gpGradient != "predicted" && gpGradient != "baseline" &&
       gpGradient != "zero")
     return fail("gp-gradient")
-           << "must be predicted, baseline or zero, got '" << gpGradient
-           << "'";
+           << "must be predicted, baseline or zero, got '" << gpGradient << "'";
   if (gpGradient == "baseline" && (baseline != "mean" || !batchedPredictions))
     return fail("gp-gradient")
            << "'baseline' needs baseline=mean and batched-predictions";
@@ -392,7 +399,12 @@ void InsertPredictors::createPredictorGlobals() {
   int64_t channels = 2, p = pooledSize;
   for (int64_t d = 0; d < predictorDepth; ++d) {
     std::string prefix = "conv" + std::to_string(d);
-    param(prefix + ".weight", {predictorWidth, channels, 3, 3}, channels * 9);
+    // The same values either way; the GEMM form keeps the filter as a
+    // matrix [out, in * 9] (no 4-D value for the accelerator to lay out).
+    if (gemmTrunk())
+      param(prefix + ".weight", {predictorWidth, channels * 9}, channels * 9);
+    else
+      param(prefix + ".weight", {predictorWidth, channels, 3, 3}, channels * 9);
     param(prefix + ".bias", {predictorWidth}, channels * 9);
     channels = predictorWidth;
   }
@@ -475,14 +487,79 @@ InsertPredictors::loadParams(OpBuilder &b, Location loc,
 Value InsertPredictors::buildTrunk(OpBuilder &b, Location loc,
                                    const Params &params, Value x) {
   auto pair = [&](int64_t a) { return b.getDenseI64ArrayAttr({a, a}); };
-  for (int64_t d = 0; d < predictorDepth; ++d) {
-    x = nn::Conv2DOp::create(
-        b, loc, x, params.trunk[2 * d], params.trunk[2 * d + 1], pair(1),
-        b.getDenseI64ArrayAttr({1, 1, 1, 1}), pair(1), b.getI64IntegerAttr(1));
-    x = nn::ReluOp::create(b, loc, x);
-  }
-  x = nn::FlattenOp::create(b, loc, x, b.getI64IntegerAttr(1));
   auto one = b.getF64FloatAttr(1.0);
+  if (gemmTrunk() && predictorDepth > 0) {
+    // Each convolution as one matrix product over the unfolded map:
+    // Y[r, (o, q)] = sum over (c, p) of X[r, (c, p)] T[(c, p), (o, q)],
+    // T[(c, p), (o, q)] = sum over taps k of W[o, c, k] U[k, (p, q)], where
+    // U[k, (p, q)] = 1 when input pixel p is tap k of output pixel q (pad
+    // 1). The samples' maps are tiny (P x P, P <= 4 by default): as
+    // convolutions every tap reads runs of a few elements (on the
+    // accelerator, DMA bursts mostly wasted); as matrix products every
+    // operand is dense. T is rebuilt from W in every step (a [Cout*Cin, 9]
+    // x [9, P^4] product), and autodiff derives W's gradient through it.
+    int64_t p = pooledSize, pixels = p * p;
+    SmallVector<Attribute> unfold(9 * pixels * pixels,
+                                  b.getFloatAttr(element, 0.0));
+    for (int64_t k = 0; k < 9; ++k)
+      for (int64_t qi = 0; qi < p; ++qi)
+        for (int64_t qj = 0; qj < p; ++qj) {
+          int64_t pi = qi + k / 3 - 1, pj = qj + k % 3 - 1;
+          if (pi < 0 || pi >= p || pj < 0 || pj >= p)
+            continue;
+          unfold[(k * pixels + pi * p + pj) * pixels + qi * p + qj] =
+              b.getFloatAttr(element, 1.0);
+        }
+    auto unfoldType = RankedTensorType::get({9, pixels * pixels}, element);
+    Value taps = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(unfoldType, unfold));
+    Value ones = splat(
+        b, loc, RankedTensorType::get({predictorWidth, pixels}, element), 1.0);
+    int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
+    int64_t in = cast<RankedTensorType>(x.getType()).getDimSize(1);
+    x = nn::ReshapeOp::create(
+        b, loc, RankedTensorType::get({rows, in * pixels}, element), x);
+    for (int64_t d = 0; d < predictorDepth; ++d) {
+      int64_t out = predictorWidth;
+      // W [out, in * 9] -> [out, in, 9] x U [9, P^2 * P^2] -> M [out, in,
+      // P^2 (input pixel), P^2 (output pixel)] -> T [in * P^2, out * P^2].
+      // Nothing above rank 3, so the accelerator keeps each value
+      // row-major and each reshape is an alias.
+      Value w = nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({out, in, 9}, element),
+          params.trunk[2 * d]);
+      Value t = nn::MatMulOp::create(b, loc, w, taps);
+      t = nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({out, in * pixels, pixels}, element),
+          t);
+      t = nn::TransposeOp::create(b, loc, t, b.getDenseI64ArrayAttr({1, 0, 2}));
+      t = nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({in * pixels, out * pixels}, element),
+          t);
+      // The bias of output channel o on each of its P*P pixels.
+      Value bias = nn::MulOp::create(
+          b, loc,
+          nn::ReshapeOp::create(b, loc,
+                                RankedTensorType::get({out, 1}, element),
+                                params.trunk[2 * d + 1]),
+          ones);
+      bias = nn::ReshapeOp::create(
+          b, loc, RankedTensorType::get({out * pixels}, element), bias);
+      x = nn::GemmOp::create(b, loc, x, t, bias, one, one, b.getBoolAttr(false),
+                             b.getBoolAttr(false));
+      x = nn::ReluOp::create(b, loc, x);
+      in = out;
+    }
+  } else {
+    for (int64_t d = 0; d < predictorDepth; ++d) {
+      x = nn::Conv2DOp::create(b, loc, x, params.trunk[2 * d],
+                               params.trunk[2 * d + 1], pair(1),
+                               b.getDenseI64ArrayAttr({1, 1, 1, 1}), pair(1),
+                               b.getI64IntegerAttr(1));
+      x = nn::ReluOp::create(b, loc, x);
+    }
+    x = nn::FlattenOp::create(b, loc, x, b.getI64IntegerAttr(1));
+  }
   x = nn::GemmOp::create(b, loc, x, params.trunk[2 * predictorDepth],
                          params.trunk[2 * predictorDepth + 1], one, one,
                          b.getBoolAttr(false), b.getBoolAttr(true));
@@ -659,9 +736,8 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     Value t = concat(b, loc, pieces, 0);
     groupPredictions.push_back(p);
     groupTargets.push_back(t);
-    auto flat = RankedTensorType::get({group.rows * group.filterSize}, element);
-    predictionPieces.push_back(nn::ReshapeOp::create(b, loc, flat, p));
-    targetPieces.push_back(nn::ReshapeOp::create(b, loc, flat, t));
+    predictionPieces.push_back(p);
+    targetPieces.push_back(t);
   }
   // Predicted biases: the bias head's rows of layers with a bias (runs of
   // consecutive such layers sliced at once), after all weight entries.
@@ -697,10 +773,26 @@ LogicalResult InsertPredictors::extendBPStep(func::FuncOp bpStep) {
     predictionPieces.push_back(biasPrediction);
     targetPieces.push_back(biasTarget);
   }
-  // One loss over every real entry: weights of all layers, then biases.
-  Value predictorLoss = train::MSELossOp::create(
-      b, loc, scalarType, concat(b, loc, predictionPieces, 0),
-      concat(b, loc, targetPieces, 0));
+  // One loss over every real entry (weights of all layers, then biases): the
+  // mean of squares over all of them, summed as each piece's MSE weighted by
+  // its share of the entries. The same loss and gradients as one MSE over
+  // the concatenated pieces, without copying every prediction and target
+  // into one vector and slicing its gradient apart again (on the
+  // accelerator, five passes over weight-sized tensors per BP step).
+  int64_t entries = 0;
+  for (Value piece : predictionPieces)
+    entries += cast<RankedTensorType>(piece.getType()).getNumElements();
+  Value predictorLoss;
+  for (auto [p, t] : llvm::zip(predictionPieces, targetPieces)) {
+    Value loss = train::MSELossOp::create(b, loc, scalarType, p, t);
+    int64_t n = cast<RankedTensorType>(p.getType()).getNumElements();
+    if (predictionPieces.size() > 1)
+      loss = nn::MulOp::create(
+          b, loc, splat(b, loc, scalarType, double(n) / double(entries)), loss);
+    predictorLoss = predictorLoss
+                        ? Value(nn::AddOp::create(b, loc, predictorLoss, loss))
+                        : loss;
+  }
 
   // Quality, before the predictor learns from this batch: per layer, the
   // cosine similarity of its predicted and true (normalised) gradient (its
@@ -949,9 +1041,9 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
                              Value bias) -> LogicalResult {
     Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
     if (gpGradient == "zero") // the ablation: the optimizer's state alone
-      scale = nn::MulOp::create(b, loc, scale,
-                                splat(b, loc, RankedTensorType::get({}, element),
-                                      0.0));
+      scale = nn::MulOp::create(
+          b, loc, scale,
+          splat(b, loc, RankedTensorType::get({}, element), 0.0));
     Value grad =
         gp::ExpandPredictionOp::create(b, loc, layer.weightType, rows, scale);
     Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
@@ -1171,15 +1263,13 @@ void InsertPredictors::createSchedule() {
   b.setInsertionPointToEnd(module.getBody());
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
   auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
-  gp::ScheduleOp::create(b, module.getLoc(),
-                         FlatSymbolRefAttr::get(&getContext(), "bp_step"),
-                         FlatSymbolRefAttr::get(&getContext(), "gp_step"),
-                         FlatSymbolRefAttr::get(&getContext(), kQualityGlobal),
-                         b.getStringAttr("adaptive"), b.getStringAttr("batch"),
-                         i64(1), i64(4), i64(8), i64(1), i64(64), f64(2.0),
-                         f64(0.0), f64(0.1), f64(0.3), f64(0.1),
-                         FlatSymbolRefAttr::get(&getContext(), kBPPlainStep),
-                         i64(1));
+  gp::ScheduleOp::create(
+      b, module.getLoc(), FlatSymbolRefAttr::get(&getContext(), "bp_step"),
+      FlatSymbolRefAttr::get(&getContext(), "gp_step"),
+      FlatSymbolRefAttr::get(&getContext(), kQualityGlobal),
+      b.getStringAttr("adaptive"), b.getStringAttr("batch"), i64(1), i64(4),
+      i64(8), i64(1), i64(64), f64(2.0), f64(0.0), f64(0.1), f64(0.3), f64(0.1),
+      FlatSymbolRefAttr::get(&getContext(), kBPPlainStep), i64(1));
 }
 
 void InsertPredictors::runOnOperation() {
