@@ -1,6 +1,7 @@
 // RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --accel-plan-dram=functions=gp_step --accel-tile --accel-lower-steps | FileCheck %s
 // RUN: adagp-opt %S/Inputs/tiny-model.mlir --train-build-step --adagp-insert-predictors --adagp-lower-schedule=policy=gp --adagp-accel-pipeline=mode=gp | FileCheck %s --check-prefix=PROGRAM
 // RUN: adagp-opt %S/../ADAGP/Inputs/grouped-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule --accel-plan-dram=functions=bp_step --accel-tile --accel-lower-steps | FileCheck %s --check-prefix=PAD
+// RUN: adagp-opt %S/../ADAGP/Inputs/grouped-cnn.mlir --train-build-step --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8" --adagp-lower-schedule --accel-plan-dram=functions=bp_step --accel-tile --accel-lower-steps | FileCheck %s --check-prefix=QUALITY
 
 // The GP step of the two-layer model: the convolution's output
 // [2, 2, 4, 4] is reorganised into two predictor samples [2, 1, 4, 4], the
@@ -78,3 +79,19 @@
 // PAD-NEXT: accel.dmacfg store.d12
 // PAD-NEXT: accel.dmacfg store.d34
 // PAD-NEXT: accel.store <dram = {{0x[0-9a-f]+}}, size = 512, dstride = 1, cstride = 1, tensor_class = predictor, phase = predictor>
+
+// The predictor's quality in the BP step: per row of the 3x3 group [12, 9]
+// the sums of p*t, p*p and t*t. Each reduction loads its operands' chunks
+// (a square its one operand once), multiplies them on chip and sums the
+// rows: the product [12, 9] is never stored to DRAM, only the 12 sums.
+// QUALITY-LABEL: accel.program @bp_step
+// QUALITY: accel.vec mul <rows = 12, cols = 9, d = 0x0, d_rs = 9, d_cs = 1, a_rs = 9, a_cs = 1, b = {{0x[0-9a-f]+}}, b_rs = 9, b_cs = 1, phase = predictor>
+// QUALITY-NEXT: accel.vec rowsum <rows = 12, cols = 9, d = [[R:0x[0-9a-f]+]], d_rs = 1, a_rs = 9, a_cs = 1, phase = predictor>
+// QUALITY-NEXT: accel.dmacfg store.d12
+// QUALITY-NEXT: accel.dmacfg store.d34
+// QUALITY-NEXT: accel.store <dram = {{0x[0-9a-f]+}}, chip = [[R]], size = 12,
+// QUALITY-NEXT: accel.dmacfg load.d12
+// QUALITY-NEXT: accel.dmacfg load.d34
+// QUALITY-NEXT: accel.load <dram = {{0x[0-9a-f]+}}, size = 108,
+// QUALITY-NEXT: accel.vec mul <rows = 12, cols = 9, d = 0x0, d_rs = 9, d_cs = 1, a_rs = 9, a_cs = 1, b_rs = 9, b_cs = 1, phase = predictor>
+// QUALITY-NEXT: accel.vec rowsum <rows = 12, cols = 9, d = [[R]],

@@ -51,10 +51,10 @@ struct StreamPlan {
 
 /// Collapses the result's storage dimensions, merging neighbours whenever
 /// every operand can; fails when more than three dimensions remain.
-bool planStream(ArrayRef<int64_t> outShape, ArrayRef<int64_t> outLayout,
-                ArrayRef<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>>
-                    operands,
-                StreamPlan &plan) {
+bool planStream(
+    ArrayRef<int64_t> outShape, ArrayRef<int64_t> outLayout,
+    ArrayRef<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> operands,
+    StreamPlan &plan) {
   size_t rank = outShape.size();
   // Storage-ordered sizes and per-operand strides.
   SmallVector<int64_t> dims;
@@ -135,8 +135,8 @@ struct StreamOperand {
 
 /// Emits the chunk loop. `body` receives the on-chip views of the operands
 /// and of the result tile and the chunk's rows x cols.
-using ChunkBody = std::function<void(InstBuilder &, ArrayRef<View> in,
-                                     View out, int64_t rows, int64_t cols)>;
+using ChunkBody = std::function<void(InstBuilder &, ArrayRef<View> in, View out,
+                                     int64_t rows, int64_t cols)>;
 
 LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
                                 ArrayRef<Value> inputs, Value result,
@@ -144,8 +144,8 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
   auto outType = cast<RankedTensorType>(result.getType());
   SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> ops;
   for (Value v : inputs)
-    ops.push_back({cast<RankedTensorType>(v.getType()).getShape(),
-                   ctx.layout(v)});
+    ops.push_back(
+        {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
   StreamPlan plan;
   if (!planStream(outType.getShape(), ctx.layout(result), ops, plan))
     return op->emitError("broadcast pattern not supported on the "
@@ -159,8 +159,8 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
   int64_t capacity = ctx.spadElems() / (2 * tiles);
   if (cols > capacity || cols > 65536)
     return op->emitError("rows of ")
-           << cols << " elements do not fit the scratchpad ("
-           << capacity << " elements per tile)";
+           << cols << " elements do not fit the scratchpad (" << capacity
+           << " elements per tile)";
   // Dense operands move as one run per chunk, which the DMA's 16-bit size
   // field limits to 65536 elements.
   int64_t chunkRows = std::max<int64_t>(
@@ -238,21 +238,19 @@ LowerFn binary(VecFunct f) {
       default:
         break;
       }
-      if (immForm && numElements(lhs.getType()) ==
-                         numElements(op->getResult(0).getType()))
-        return streamElementwise(
-            op, ctx, {lhs}, op->getResult(0),
-            [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
-                int64_t cols) {
-              ib.vec(immForm->first, rows, cols, out, in[0], {},
-                     immForm->second);
-            });
+      if (immForm &&
+          numElements(lhs.getType()) == numElements(op->getResult(0).getType()))
+        return streamElementwise(op, ctx, {lhs}, op->getResult(0),
+                                 [&](InstBuilder &ib, ArrayRef<View> in,
+                                     View out, int64_t rows, int64_t cols) {
+                                   ib.vec(immForm->first, rows, cols, out,
+                                          in[0], {}, immForm->second);
+                                 });
     }
-    return streamElementwise(op, ctx, {lhs, rhs}, op->getResult(0),
-                             [&](InstBuilder &ib, ArrayRef<View> in,
-                                 View out, int64_t rows, int64_t cols) {
-                               ib.vec(f, rows, cols, out, in[0], in[1]);
-                             });
+    return streamElementwise(
+        op, ctx, {lhs, rhs}, op->getResult(0),
+        [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+            int64_t cols) { ib.vec(f, rows, cols, out, in[0], in[1]); });
   };
 }
 
@@ -260,14 +258,13 @@ LogicalResult lowerClip(Operation *op, LoweringContext &ctx) {
   auto clip = cast<nn::ClipOp>(op);
   float lo = float(clip.getMin().convertToDouble()),
         hi = float(clip.getMax().convertToDouble());
-  return streamElementwise(op, ctx, {clip.getInput()}, clip.getResult(),
-                           [&](InstBuilder &ib, ArrayRef<View> in, View out,
-                               int64_t rows, int64_t cols) {
-                             ib.vec(VecFunct::MaxImm, rows, cols, out, in[0],
-                                    {}, lo);
-                             ib.vec(VecFunct::MinImm, rows, cols, out, out,
-                                    {}, hi);
-                           });
+  return streamElementwise(
+      op, ctx, {clip.getInput()}, clip.getResult(),
+      [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+          int64_t cols) {
+        ib.vec(VecFunct::MaxImm, rows, cols, out, in[0], {}, lo);
+        ib.vec(VecFunct::MinImm, rows, cols, out, out, {}, hi);
+      });
 }
 
 /// grad * (lo <= x <= hi). max(x, lo) == x is x >= lo and min(x, hi) == x
@@ -292,27 +289,31 @@ LogicalResult lowerClipGrad(Operation *op, LoweringContext &ctx) {
 }
 
 LogicalResult lowerBroadcastTo(Operation *op, LoweringContext &ctx) {
-  return streamElementwise(op, ctx, {op->getOperand(0)}, op->getResult(0),
-                           [&](InstBuilder &ib, ArrayRef<View> in, View out,
-                               int64_t rows, int64_t cols) {
-                             ib.vec(VecFunct::Copy, rows, cols, out, in[0]);
-                           });
+  return streamElementwise(
+      op, ctx, {op->getOperand(0)}, op->getResult(0),
+      [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+          int64_t cols) { ib.vec(VecFunct::Copy, rows, cols, out, in[0]); });
 }
 
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
 
-template <typename OpTy>
-LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
-  auto red = cast<OpTy>(op);
-  Value input = red.getInput();
+/// A reduction's input in storage order as [outer][red][inner].
+struct ReduceForm {
+  int64_t outer = 1, red = 1, inner = 1;
+};
+
+/// Collapses `input`'s storage into kept and reduced runs; fails for
+/// patterns other than [R], [R][K], [K][R], [K][R][K].
+FailureOr<ReduceForm> reduceForm(Value input, ArrayRef<int64_t> axes,
+                                 LoweringContext &ctx) {
   auto inType = cast<RankedTensorType>(input.getType());
   ArrayRef<int64_t> shape = inType.getShape();
   ArrayRef<int64_t> layout = ctx.layout(input);
   size_t rank = shape.size();
   SmallVector<bool> reduced(rank, false);
-  for (int64_t a : red.getAxes())
+  for (int64_t a : axes)
     reduced[a] = true;
   // Storage-ordered dims, collapsed into runs of kept / reduced.
   SmallVector<int64_t> sizes;
@@ -328,32 +329,112 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
     sizes.push_back(shape[d]);
     isReduced.push_back(reduced[d]);
   }
-  // Forms: [R], [R][K], [K][R], [K][R][K].
-  int64_t outer = 1, red_ = 1, inner = 1;
+  ReduceForm f;
   if (sizes.empty()) {
     // Nothing to reduce: a copy.
   } else if (sizes.size() == 1) {
-    (isReduced[0] ? red_ : inner) = sizes[0];
+    (isReduced[0] ? f.red : f.inner) = sizes[0];
   } else if (sizes.size() == 2 && isReduced[0]) {
-    red_ = sizes[0];
-    inner = sizes[1];
+    f.red = sizes[0];
+    f.inner = sizes[1];
   } else if (sizes.size() == 2) {
-    outer = sizes[0];
-    red_ = sizes[1];
+    f.outer = sizes[0];
+    f.red = sizes[1];
   } else if (sizes.size() == 3 && !isReduced[0] && isReduced[1]) {
-    outer = sizes[0];
-    red_ = sizes[1];
-    inner = sizes[2];
+    f.outer = sizes[0];
+    f.red = sizes[1];
+    f.inner = sizes[2];
   } else {
+    return failure();
+  }
+  return f;
+}
+
+/// The product `a * b` that a row sum (or mean) reads, when the reduction is
+/// its only user and neither operand broadcasts: the reduction then
+/// multiplies the operands' chunks on chip and the product never goes to
+/// DRAM (the predictor's quality, sum(p * t) per row, would otherwise write
+/// and read back a tensor as large as the predicted gradients, three times
+/// per step).
+nn::MulOp fusedRowProduct(Operation *reduce, LoweringContext &ctx) {
+  if (!llvm::isa<nn::ReduceSumOp, nn::ReduceMeanOp>(reduce))
+    return nullptr;
+  Value input = reduce->getOperand(0);
+  auto mul = input.getDefiningOp<nn::MulOp>();
+  if (!mul || !input.hasOneUse())
+    return nullptr;
+  for (Value operand : mul->getOperands())
+    if (operand.getType() != input.getType() ||
+        ctx.layout(operand) != ctx.layout(input) || constantScalar(operand))
+      return nullptr;
+  ArrayRef<int64_t> axes = llvm::isa<nn::ReduceSumOp>(reduce)
+                               ? cast<nn::ReduceSumOp>(reduce).getAxes()
+                               : cast<nn::ReduceMeanOp>(reduce).getAxes();
+  FailureOr<ReduceForm> f = reduceForm(input, axes, ctx);
+  if (failed(f) || f->inner != 1)
+    return nullptr;
+  return mul;
+}
+
+/// The product's own lowering: nothing when its reduction computes it.
+LogicalResult lowerMul(Operation *op, LoweringContext &ctx) {
+  Value product = op->getResult(0);
+  if (product.hasOneUse() &&
+      fusedRowProduct(*product.getUsers().begin(), ctx) == op)
+    return success();
+  static const LowerFn plain = binary(VecFunct::Mul);
+  return plain(op, ctx);
+}
+
+template <typename OpTy>
+LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
+  auto red = cast<OpTy>(op);
+  Value input = red.getInput();
+  FailureOr<ReduceForm> form = reduceForm(input, red.getAxes(), ctx);
+  if (failed(form))
     return op->emitError("reduction pattern not supported on the "
                          "accelerator");
-  }
+  int64_t outer = form->outer, red_ = form->red, inner = form->inner;
   bool isMax = std::is_same_v<OpTy, nn::ReduceMaxOp>;
   bool isMean = std::is_same_v<OpTy, nn::ReduceMeanOp>;
   InstBuilder &ib = ctx.ib;
   uint64_t src = ctx.addr(input), dst = ctx.addr(red.getResult());
   isa::TensorClass srcCls = ctx.cls(input), dstCls = ctx.cls(red.getResult());
   int64_t half = ctx.spadElems() / 2;
+  if (nn::MulOp mul = fusedRowProduct(op, ctx)) {
+    // Row sums of a product: each chunk of both operands on chip, their
+    // product in place of the first, summed.
+    Value a = mul.getLhs(), b = mul.getRhs();
+    uint64_t srcA = ctx.addr(a), srcB = ctx.addr(b);
+    isa::TensorClass clsA = ctx.cls(a), clsB = ctx.cls(b);
+    int64_t quarter = half / 4;
+    int64_t colChunk = std::min<int64_t>({red_, 65536, quarter});
+    int64_t rowChunk = std::max<int64_t>(
+        1, std::min<int64_t>({outer, quarter / colChunk, 65536}));
+    int64_t accAddr = half + half / 2; // results
+    unsigned parity = 0;
+    for (int64_t o0 = 0; o0 < outer; o0 += rowChunk) {
+      int64_t rc = std::min(rowChunk, outer - o0);
+      for (int64_t c0 = 0; c0 < red_; c0 += colChunk) {
+        int64_t cc = std::min(colChunk, red_ - c0);
+        int64_t chipA = (parity++ % 2) * (half / 2), chipB = chipA + quarter;
+        uint64_t offset = 4 * uint64_t(o0 * red_ + c0);
+        ib.load(srcA + offset, chipA, DmaBox::rows(rc, cc, red_, cc), clsA);
+        // A square (p * p) reads its operand once.
+        if (b != a)
+          ib.load(srcB + offset, chipB, DmaBox::rows(rc, cc, red_, cc), clsB);
+        ib.vec(VecFunct::Mul, rc, cc, View{chipA, cc, 1}, View{chipA, cc, 1},
+               View{b != a ? chipB : chipA, cc, 1});
+        ib.vec(c0 == 0 ? VecFunct::RowSum : VecFunct::RowSumAcc, rc, cc,
+               View{accAddr, 1, 0}, View{chipA, cc, 1});
+      }
+      if (isMean)
+        ib.vec(VecFunct::MulImm, rc, 1, View{accAddr, 1, 0},
+               View{accAddr, 1, 0}, {}, float(1.0 / double(red_)));
+      ib.store(dst + 4 * uint64_t(o0), accAddr, DmaBox::contiguous(rc), dstCls);
+    }
+    return success();
+  }
   if (inner == 1) {
     // Row reductions: [outer][red] -> [outer]; chunks of whole rows when
     // they fit, partial rows combined with the _acc form otherwise.
@@ -369,16 +450,15 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
         int64_t chip = (parity++ % 2) * (half / 2);
         ib.load(src + 4 * uint64_t(o0 * red_ + c0), chip,
                 DmaBox::rows(rc, cc, red_, cc), srcCls);
-        VecFunct f = c0 == 0 ? (isMax ? VecFunct::RowMax : VecFunct::RowSum)
-                             : (isMax ? VecFunct::RowMaxAcc
-                                      : VecFunct::RowSumAcc);
+        VecFunct f = c0 == 0
+                         ? (isMax ? VecFunct::RowMax : VecFunct::RowSum)
+                         : (isMax ? VecFunct::RowMaxAcc : VecFunct::RowSumAcc);
         ib.vec(f, rc, cc, View{accAddr, 1, 0}, View{chip, cc, 1});
       }
       if (isMean)
         ib.vec(VecFunct::MulImm, rc, 1, View{accAddr, 1, 0},
                View{accAddr, 1, 0}, {}, float(1.0 / double(red_)));
-      ib.store(dst + 4 * uint64_t(o0), accAddr, DmaBox::contiguous(rc),
-               dstCls);
+      ib.store(dst + 4 * uint64_t(o0), accAddr, DmaBox::contiguous(rc), dstCls);
     }
     return success();
   }
@@ -432,21 +512,20 @@ void populateElementwiseLowerings(LoweringRegistry &r) {
         }));
   r.add(nn::LeakyReluOp::getOperationName(),
         unary(VecFunct::LeakyRelu, [](Operation *op) {
-          return float(
-              cast<nn::LeakyReluOp>(op).getAlpha().convertToDouble());
+          return float(cast<nn::LeakyReluOp>(op).getAlpha().convertToDouble());
         }));
   r.add(nn::ClipOp::getOperationName(), lowerClip);
   r.add(nn::ClipGradOp::getOperationName(), lowerClipGrad);
   r.add(nn::AddOp::getOperationName(), binary(VecFunct::Add));
   r.add(nn::SubOp::getOperationName(), binary(VecFunct::Sub));
-  r.add(nn::MulOp::getOperationName(), binary(VecFunct::Mul));
+  r.add(nn::MulOp::getOperationName(), lowerMul);
   r.add(nn::DivOp::getOperationName(), binary(VecFunct::Div));
   r.add(nn::MaxOp::getOperationName(), binary(VecFunct::Max));
   r.add(nn::MinOp::getOperationName(), binary(VecFunct::Min));
   // Activation gradients take (grad, value); the vector unit's take
   // A = value, B = grad.
-  auto grad = [](VecFunct f, std::function<float(Operation *)> imm =
-                                 nullptr) -> LowerFn {
+  auto grad = [](VecFunct f,
+                 std::function<float(Operation *)> imm = nullptr) -> LowerFn {
     return [f, imm](Operation *op, LoweringContext &ctx) {
       float v = imm ? imm(op) : 0.0f;
       return streamElementwise(
