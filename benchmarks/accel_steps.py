@@ -33,7 +33,7 @@ end to end and prints the simulator's total for comparison.
 
 Nothing is asserted: the figures are what the compiler and the simulator
 produced. When a GP step costs more than 45% of a BP step, the last column
-names the phase that dominates the GP step.
+names the GP step's two largest phases and their shares of its cycles.
 """
 
 import argparse
@@ -135,16 +135,23 @@ def schedule_counts(args):
     return bp, total - gp - bp, gp, every, source
 
 
-def dominant_phase(report):
+def phase_shares(report):
+    """Each phase's share of a step's busiest-queue cycles (the queues
+    overlap, so a phase costs about its busiest queue), largest first."""
     phases = report.get("phases", {})
-    best, best_cycles = "", -1
+    busy = {}
     for name, p in phases.items() if isinstance(phases, dict) else []:
         if name in ("control", "io", "eval"):
             continue
-        busy = max(p.get("busy_cycles", {}).values() or [0])
-        if busy > best_cycles:
-            best, best_cycles = name, busy
-    return best
+        busy[name] = max(p.get("busy_cycles", {}).values() or [0])
+    total = sum(busy.values()) or 1
+    return sorted(((n, c / total) for n, c in busy.items()),
+                  key=lambda x: -x[1])
+
+
+def dominant_phase(report):
+    shares = phase_shares(report)
+    return shares[0][0] if shares else ""
 
 
 def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
@@ -222,6 +229,7 @@ def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
                1 - (n_bp * abp_e + n_bp_plain * pbp_e + n_gp * gp_e) /
                (total * bp_e),
            "gp_dominant_phase": dominant_phase(gp_only),
+           "gp_phase_shares": dict(phase_shares(gp_only)),
            "bp_step_dram_bytes": bp.get("bp_step_dram_bytes", {}),
            "adagp_bp_step_dram_bytes": ada.get("bp_step_dram_bytes", {}),
            "gp_step_dram_bytes": ada.get("gp_step_dram_bytes", {}),
@@ -290,7 +298,9 @@ def main():
             continue
         note = ""
         if row["gp_over_bp"] > 0.45:
-            note = f"GP step dominated by {row['gp_dominant_phase']}"
+            top = sorted(row["gp_phase_shares"].items(),
+                         key=lambda x: -x[1])[:2]
+            note = "GP step: " + ", ".join(f"{n} {v:.0%}" for n, v in top)
         print(f"{name:18s} {row['bp_step_cycles']:10.0f} "
               f"{row['bp_step_energy_joules'] * 1e3:8.3f} "
               f"{row['adagp_bp_step_cycles']:10.0f} " +
