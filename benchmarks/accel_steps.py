@@ -149,11 +149,6 @@ def phase_shares(report):
                   key=lambda x: -x[1])
 
 
-def dominant_phase(report):
-    shares = phase_shares(report)
-    return shares[0][0] if shares else ""
-
-
 def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
                   schedule_from=None, n_bp_plain=0, predictor_every=1,
                   predictor_options=""):
@@ -209,6 +204,7 @@ def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
                       str(n_bp + n_bp_plain), "--gp-run", str(n_gp)])
             check = simulate(binary, progs["adagp"], work, "check",
                              check_schedule, extra, config)
+    gp_shares = phase_shares(gp_only)
     bp_c, bp_e = bp["bp_step_cycles"], bp["bp_step_energy_joules"]
     abp_c, abp_e = ada["bp_step_cycles"], ada["bp_step_energy_joules"]
     gp_c, gp_e = ada["gp_step_cycles"], ada["gp_step_energy_joules"]
@@ -228,8 +224,9 @@ def measure_model(binary, model, batch, config, n_bp, n_gp, check_schedule=0,
            "schedule_energy_saving":
                1 - (n_bp * abp_e + n_bp_plain * pbp_e + n_gp * gp_e) /
                (total * bp_e),
-           "gp_dominant_phase": dominant_phase(gp_only),
-           "gp_phase_shares": dict(phase_shares(gp_only)),
+           "gp_dominant_phase": gp_shares[0][0] if gp_shares else "",
+           # Largest first (JSON objects keep this order).
+           "gp_phase_shares": dict(gp_shares),
            "bp_step_dram_bytes": bp.get("bp_step_dram_bytes", {}),
            "adagp_bp_step_dram_bytes": ada.get("bp_step_dram_bytes", {}),
            "gp_step_dram_bytes": ada.get("gp_step_dram_bytes", {}),
@@ -298,8 +295,7 @@ def main():
             continue
         note = ""
         if row["gp_over_bp"] > 0.45:
-            top = sorted(row["gp_phase_shares"].items(),
-                         key=lambda x: -x[1])[:2]
+            top = list(row["gp_phase_shares"].items())[:2]
             note = "GP step: " + ", ".join(f"{n} {v:.0%}" for n, v in top)
         print(f"{name:18s} {row['bp_step_cycles']:10.0f} "
               f"{row['bp_step_energy_joules'] * 1e3:8.3f} "

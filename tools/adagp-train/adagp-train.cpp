@@ -175,8 +175,8 @@ static cl::opt<std::string>
 // predictor) then two GP steps; over 10 epochs of Fashion-MNIST LeNet-5
 // ends 0.9 points below BP on average over seeds and ResNet-20 0.6 (on a
 // 12,800-image subset ResNet-20 needed --gp-run 1). The passes' own
-// schedule defaults
-// are the paper's algorithm (adaptive, predictor trained in every BP step).
+// schedule defaults are the paper's algorithm (adaptive, predictor trained
+// in every BP step).
 static cl::opt<std::string> policyFlag("policy",
                                        cl::desc("fixed (default) or adaptive"),
                                        cl::init("fixed"),

@@ -513,8 +513,6 @@ Value InsertPredictors::buildTrunk(OpBuilder &b, Location loc,
     auto unfoldType = RankedTensorType::get({9, pixels * pixels}, element);
     Value taps = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(unfoldType, unfold));
-    Value ones = splat(
-        b, loc, RankedTensorType::get({predictorWidth, pixels}, element), 1.0);
     int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
     int64_t in = cast<RankedTensorType>(x.getType()).getDimSize(1);
     x = nn::ReshapeOp::create(
@@ -537,12 +535,11 @@ Value InsertPredictors::buildTrunk(OpBuilder &b, Location loc,
           b, loc, RankedTensorType::get({in * pixels, out * pixels}, element),
           t);
       // The bias of output channel o on each of its P*P pixels.
-      Value bias = nn::MulOp::create(
-          b, loc,
+      Value bias = nn::BroadcastToOp::create(
+          b, loc, RankedTensorType::get({out, pixels}, element),
           nn::ReshapeOp::create(b, loc,
                                 RankedTensorType::get({out, 1}, element),
-                                params.trunk[2 * d + 1]),
-          ones);
+                                params.trunk[2 * d + 1]));
       bias = nn::ReshapeOp::create(
           b, loc, RankedTensorType::get({out * pixels}, element), bias);
       x = nn::GemmOp::create(b, loc, x, t, bias, one, one, b.getBoolAttr(false),

@@ -401,55 +401,36 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
   uint64_t src = ctx.addr(input), dst = ctx.addr(red.getResult());
   isa::TensorClass srcCls = ctx.cls(input), dstCls = ctx.cls(red.getResult());
   int64_t half = ctx.spadElems() / 2;
-  if (nn::MulOp mul = fusedRowProduct(op, ctx)) {
-    // Row sums of a product: each chunk of both operands on chip, their
-    // product in place of the first, summed.
-    Value a = mul.getLhs(), b = mul.getRhs();
-    uint64_t srcA = ctx.addr(a), srcB = ctx.addr(b);
-    isa::TensorClass clsA = ctx.cls(a), clsB = ctx.cls(b);
-    int64_t quarter = half / 4;
-    int64_t colChunk = std::min<int64_t>({red_, 65536, quarter});
-    int64_t rowChunk = std::max<int64_t>(
-        1, std::min<int64_t>({outer, quarter / colChunk, 65536}));
-    int64_t accAddr = half + half / 2; // results
-    unsigned parity = 0;
-    for (int64_t o0 = 0; o0 < outer; o0 += rowChunk) {
-      int64_t rc = std::min(rowChunk, outer - o0);
-      for (int64_t c0 = 0; c0 < red_; c0 += colChunk) {
-        int64_t cc = std::min(colChunk, red_ - c0);
-        int64_t chipA = (parity++ % 2) * (half / 2), chipB = chipA + quarter;
-        uint64_t offset = 4 * uint64_t(o0 * red_ + c0);
-        ib.load(srcA + offset, chipA, DmaBox::rows(rc, cc, red_, cc), clsA);
-        // A square (p * p) reads its operand once.
-        if (b != a)
-          ib.load(srcB + offset, chipB, DmaBox::rows(rc, cc, red_, cc), clsB);
-        ib.vec(VecFunct::Mul, rc, cc, View{chipA, cc, 1}, View{chipA, cc, 1},
-               View{b != a ? chipB : chipA, cc, 1});
-        ib.vec(c0 == 0 ? VecFunct::RowSum : VecFunct::RowSumAcc, rc, cc,
-               View{accAddr, 1, 0}, View{chipA, cc, 1});
-      }
-      if (isMean)
-        ib.vec(VecFunct::MulImm, rc, 1, View{accAddr, 1, 0},
-               View{accAddr, 1, 0}, {}, float(1.0 / double(red_)));
-      ib.store(dst + 4 * uint64_t(o0), accAddr, DmaBox::contiguous(rc), dstCls);
-    }
-    return success();
-  }
   if (inner == 1) {
     // Row reductions: [outer][red] -> [outer]; chunks of whole rows when
-    // they fit, partial rows combined with the _acc form otherwise.
-    int64_t colChunk = std::min<int64_t>({red_, 65536, half / 2});
+    // they fit, partial rows combined with the _acc form otherwise. The row
+    // sums of a fused product load both factors' chunks (a square's one
+    // factor once) and multiply them on chip, in place of the first.
+    nn::MulOp product = fusedRowProduct(op, ctx);
+    Value a = product ? product.getLhs() : input;
+    Value b = product ? product.getRhs() : Value();
+    bool second = b && b != a;
+    uint64_t srcA = ctx.addr(a), srcB = second ? ctx.addr(b) : 0;
+    isa::TensorClass clsA = ctx.cls(a), clsB = second ? ctx.cls(b) : clsA;
+    // Each of the two buffers holds one chunk, or two for a product.
+    int64_t buffer = half / 2, tile = product ? buffer / 2 : buffer;
+    int64_t colChunk = std::min<int64_t>({red_, 65536, tile});
     int64_t rowChunk = std::max<int64_t>(
-        1, std::min<int64_t>({outer, (half / 2) / colChunk, 65536}));
+        1, std::min<int64_t>({outer, tile / colChunk, 65536}));
     int64_t accAddr = half + half / 2; // results
     unsigned parity = 0;
     for (int64_t o0 = 0; o0 < outer; o0 += rowChunk) {
       int64_t rc = std::min(rowChunk, outer - o0);
       for (int64_t c0 = 0; c0 < red_; c0 += colChunk) {
         int64_t cc = std::min(colChunk, red_ - c0);
-        int64_t chip = (parity++ % 2) * (half / 2);
-        ib.load(src + 4 * uint64_t(o0 * red_ + c0), chip,
-                DmaBox::rows(rc, cc, red_, cc), srcCls);
+        int64_t chip = (parity++ % 2) * buffer, chipB = chip + tile;
+        uint64_t offset = 4 * uint64_t(o0 * red_ + c0);
+        ib.load(srcA + offset, chip, DmaBox::rows(rc, cc, red_, cc), clsA);
+        if (second)
+          ib.load(srcB + offset, chipB, DmaBox::rows(rc, cc, red_, cc), clsB);
+        if (product)
+          ib.vec(VecFunct::Mul, rc, cc, View{chip, cc, 1}, View{chip, cc, 1},
+                 View{second ? chipB : chip, cc, 1});
         VecFunct f = c0 == 0
                          ? (isMax ? VecFunct::RowMax : VecFunct::RowSum)
                          : (isMax ? VecFunct::RowMaxAcc : VecFunct::RowSumAcc);
