@@ -275,6 +275,10 @@ static cl::opt<std::string> gpGradient(
              "ablations baseline (the running mean alone) and zero (momentum "
              "alone)"),
     cl::init("predicted"), cl::cat(adagpCategory));
+static cl::opt<double> gpGradientScale(
+    "gp-gradient-scale",
+    cl::desc("Factor on the predicted gradients GP steps apply, in (0, 4]"),
+    cl::init(1.0), cl::cat(adagpCategory));
 static cl::opt<std::string>
     linearLayers("linear", cl::desc("Linear layers in GP: predict or freeze"),
                  cl::init("predict"), cl::cat(adagpCategory));
@@ -771,7 +775,8 @@ int main(int argc, char **argv) {
         "predictor-depth={2} predictor-hidden={3} predictor-optimizer={4} "
         "predictor-lr={5} linear={6} head={7} bias={8} max-outputs={9} "
         "seed={10} baseline={12} baseline-momentum={13} "
-        "batched-predictions={14} gp-gradient={15} trunk-form={16}{11}}",
+        "batched-predictions={14} gp-gradient={15} trunk-form={16} "
+        "gp-gradient-scale={17}{11}}",
         pooledSize.getValue(), predictorWidth.getValue(),
         predictorDepth.getValue(), predictorHidden.getValue(),
         predictorOptimizer.getValue(), num(predictorLr.getValue()),
@@ -780,7 +785,7 @@ int main(int argc, char **argv) {
         layerList.empty() ? "" : " layers=" + layerList,
         baselineFlag.getValue(), num(baselineMomentum.getValue()),
         perLayerPredictions ? "false" : "true", gpGradient.getValue(),
-        trunkForm.getValue());
+        trunkForm.getValue(), num(gpGradientScale.getValue()));
     pipeline += llvm::formatv(
         ",adagp-lower-schedule{{policy={0} unit={1} warmup-epochs={2} "
         "bp-run={3} gp-run={4} min-gp-run={5} max-gp-run={6} growth={7} "

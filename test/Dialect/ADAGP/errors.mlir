@@ -12,6 +12,8 @@
 // Only the head is trainable in a one-layer model: nothing to predict.
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="gp-gradient=random" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPGRAD
 // GPGRAD: error: --adagp-insert-predictors: option 'gp-gradient' must be predicted, baseline or zero, got 'random'
+// RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="gp-gradient-scale=0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPSCALE
+// GPSCALE: error: --adagp-insert-predictors: option 'gp-gradient-scale' must be in (0, 4], got 0.000000e+00
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="trunk-form=fft" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TRUNKFORM
 // TRUNKFORM: error: --adagp-insert-predictors: option 'trunk-form' must be auto, conv or gemm, got 'fft'
 // RUN: not adagp-opt %S/Inputs/small-cnn.mlir --train-build-step --adagp-insert-predictors="gp-gradient=baseline baseline=none" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPGRADB

@@ -6,6 +6,7 @@
 // RUN: adagp-opt %S/Inputs/grouped-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict batched-predictions=false" | FileCheck %s --check-prefix=GPERLAYER
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=baseline" | FileCheck %s --check-prefix=ABLATE
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 gp-gradient=zero" | FileCheck %s --check-prefix=ZERO
+// RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 bias=predict gp-gradient-scale=0.5" | FileCheck %s --check-prefix=GSCALE
 // RUN: adagp-opt %S/Inputs/small-cnn.mlir --train-build-step="optimizer=sgd lr=0.01 momentum=0.9" --adagp-insert-predictors="pooled-size=2 predictor-width=4 predictor-depth=1 predictor-hidden=8 trunk-form=conv" | FileCheck %s --check-prefix=TRUNKCONV
 
 // The shared predictor's parameters, its optimizer state and the ADA-GP
@@ -304,6 +305,18 @@
 // ZERO-NEXT: %[[S2:.*]] = nn.mul %{{.*}}, %[[Z2]]
 // ZERO-NEXT: %[[G2:.*]] = adagp.expand_prediction %{{.*}}, %[[S2]]
 // ZERO: train.sgd_update %fc1.weight, %[[G2]],
+
+// gp-gradient-scale=0.5: each predicted layer's scale (and its bias scale)
+// is halved before it maps the prediction onto the gradient.
+// GSCALE-LABEL: func.func @gp_step(
+// GSCALE: %[[H1:.*]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// GSCALE-NEXT: %[[S1:.*]] = nn.mul %{{.*}}, %[[H1]]
+// GSCALE-NEXT: %[[G1:.*]] = adagp.expand_prediction %{{.*}}, %[[S1]]
+// GSCALE: train.sgd_update %conv.weight, %[[G1]],
+// GSCALE: %[[HB:.*]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// GSCALE-NEXT: %[[SB:.*]] = nn.mul %{{.*}}, %[[HB]]
+// GSCALE-NEXT: %[[GB:.*]] = nn.mul %{{.*}}, %[[SB]]
+// GSCALE: train.sgd_update %conv.bias, %[[GB]],
 
 // trunk-form=conv: the trunk's convolution is an nn.conv2d on the samples'
 // maps, its filter 4-D; its gradient a filter gradient.

@@ -45,7 +45,8 @@
 // CHECK: %[[DFLAT:.*]] = nn.dropout %[[DDROP]], %[[KEY]] {ratio = 5.000000e-01 : f64, seed = 3 : i64}
 // CHECK: %[[DPOOL:.*]] = nn.reshape %[[DFLAT]] : tensor<2x16xf32> -> tensor<2x4x2x2xf32>
 // CHECK: %[[DRELU:.*]] = nn.max_pool2d_grad %[[DPOOL]], %[[RELU]]
-// CHECK: %[[DBN:.*]] = nn.relu_grad %[[DRELU]], %[[BN]]
+// The ReLU's mask comes from its output (the same as from its input).
+// CHECK: %[[DBN:.*]] = nn.relu_grad %[[DRELU]], %[[RELU]]
 // CHECK: %[[DCONV:.*]], %[[DG:.*]], %[[DB:.*]] = nn.batch_norm_grad %[[DBN]], %[[CONV]], %[[G]], %[[BMEAN]], %[[BVAR]]
 // The input image needs no gradient: no transposed convolution.
 // CHECK-NOT: nn.conv2d_input_grad
@@ -140,7 +141,7 @@ module {
 // CHECK: %[[DR:.*]] = nn.conv2d_input_grad %[[DSUM]], %[[W2]]
 // CHECK: %[[DW2:.*]] = nn.conv2d_filter_grad %[[DSUM]], %[[R]]
 // CHECK: %[[DRTOTAL:.*]] = nn.add %[[DSUM]], %[[DR]]
-// CHECK: %[[DC1:.*]] = nn.relu_grad %[[DRTOTAL]], %[[C1]]
+// CHECK: %[[DC1:.*]] = nn.relu_grad %[[DRTOTAL]], %[[R]]
 // CHECK: %[[DW1:.*]] = nn.conv2d_filter_grad %[[DC1]], %[[XIN]]
 // CHECK: %[[DSHARED:.*]] = nn.add %[[DS1]], %[[DS2]]
 // CHECK-NOT: nn.conv2d_input_grad
@@ -172,4 +173,40 @@ func.func @forward(%x: tensor<2x2x4x4xf32>) -> tensor<2x2xf32> {
   %6 = nn.global_avg_pool %5 : tensor<2x2x4x4xf32>
   %7 = nn.reshape %6 : tensor<2x2x1x1xf32> -> tensor<2x2xf32>
   return %7 : tensor<2x2xf32>
+}
+
+// -----
+
+// Gradients of slices: slices of @h along one axis that do not overlap get
+// one nn.concat of their gradients, the rows no slice reads filled with
+// zeros, instead of full-size zero-padded tensors added one by one; other
+// contributions (the product with @h itself) are added to it. Slices that
+// overlap (of @w) are padded and added.
+// CHECK-LABEL: func.func @bp_step
+// CHECK: %[[DH0:.*]] = nn.gemm %arg0, %{{.*}} {trans_a = true} : tensor<2x6xf32>, tensor<2x4xf32>
+// CHECK-NEXT: %[[PB:.*]] = nn.pad %{{.*}} {pads = array<i64: 1, 0, 0, 0>} : tensor<2x4xf32>
+// CHECK-NEXT: %[[PA:.*]] = nn.pad %{{.*}} {pads = array<i64: 0, 0, 1, 0>} : tensor<2x4xf32>
+// CHECK-NEXT: %[[DW:.*]] = nn.add %[[PB]], %[[PA]] : tensor<3x4xf32>, tensor<3x4xf32>
+// CHECK-NEXT: %[[GAP:.*]] = arith.constant dense<0.000000e+00> : tensor<1x4xf32>
+// CHECK-NEXT: %[[CAT:.*]] = nn.concat %{{.*}}, %[[GAP]], %{{.*}} {axis = 0 : i64} : tensor<3x4xf32>, tensor<1x4xf32>, tensor<2x4xf32>
+// CHECK-NEXT: %[[DH:.*]] = nn.add %[[CAT]], %[[DH0]] : tensor<6x4xf32>, tensor<6x4xf32>
+// CHECK-NOT: nn.pad
+// CHECK: train.sgd_update %h, %[[DH]]
+// CHECK: train.sgd_update %w, %[[DW]]
+ml_program.global private mutable @h(dense<0.1> : tensor<6x4xf32>) : tensor<6x4xf32>
+ml_program.global private mutable @w(dense<0.2> : tensor<3x4xf32>) : tensor<3x4xf32>
+func.func @forward(%x: tensor<2x6xf32>) -> tensor<2x9xf32> {
+  %h = ml_program.global_load @h : tensor<6x4xf32>
+  %w = ml_program.global_load @w : tensor<3x4xf32>
+  %a = nn.slice %h {sizes = array<i64: 2, 4>, starts = array<i64: 4, 0>, steps = array<i64: 1, 1>} : tensor<6x4xf32>
+  %b = nn.slice %h {sizes = array<i64: 3, 4>, starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<6x4xf32>
+  %wa = nn.slice %w {sizes = array<i64: 2, 4>, starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<3x4xf32>
+  %wb = nn.slice %w {sizes = array<i64: 2, 4>, starts = array<i64: 1, 0>, steps = array<i64: 1, 1>} : tensor<3x4xf32>
+  %p = nn.gemm %x, %h : tensor<2x6xf32>, tensor<6x4xf32>
+  %s = nn.gemm %p, %a {trans_b = true} : tensor<2x4xf32>, tensor<2x4xf32>
+  %t = nn.gemm %p, %b {trans_b = true} : tensor<2x4xf32>, tensor<3x4xf32>
+  %q = nn.gemm %p, %wa {trans_b = true} : tensor<2x4xf32>, tensor<2x4xf32>
+  %r = nn.gemm %p, %wb {trans_b = true} : tensor<2x4xf32>, tensor<2x4xf32>
+  %o = nn.concat %s, %t, %q, %r {axis = 1 : i64} : tensor<2x2xf32>, tensor<2x3xf32>, tensor<2x2xf32>, tensor<2x2xf32>
+  return %o : tensor<2x9xf32>
 }

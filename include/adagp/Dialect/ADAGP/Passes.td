@@ -95,6 +95,9 @@ def InsertPredictors : Pass<"adagp-insert-predictors", "::mlir::ModuleOp"> {
            "predictor's output plus the baseline), or, as ablations, "
            "baseline (the running mean alone) or zero (no gradient: the "
            "optimizer's momentum alone moves the layer)">,
+    Option<"gpGradientScale", "gp-gradient-scale", "double", "1.0",
+           "Factor on the gradients GP steps apply to predicted layers "
+           "(and their predicted biases), in (0, 4]">,
     Option<"scaleMomentum", "scale-momentum", "double", "0.9",
            "Momentum of the running RMS of each layer's gradient">,
     Option<"seed", "seed", "uint64_t", "0",

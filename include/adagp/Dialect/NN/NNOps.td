@@ -154,7 +154,8 @@ class NN_ActivationGradOp<string mnemonic, string forward, string formula,
     Given the gradient `grad` of the loss with respect to the result of
     `nn.}] # forward # [{` and that operation's `}] # !if(!eq(mnemonic,
     "sigmoid_grad"), "result", !if(!eq(mnemonic, "tanh_grad"), "result",
-    "input")) # [{` `value`, returns the gradient with respect to its input:
+    !if(!eq(mnemonic, "relu_grad"), "result (or, the same, its input)",
+    "input"))) # [{` `value`, returns the gradient with respect to its input:
     `}] # formula # [{`.
 
     Example:

@@ -228,6 +228,9 @@ LogicalResult InsertPredictors::checkOptions() {
       gpGradient != "zero")
     return fail("gp-gradient")
            << "must be predicted, baseline or zero, got '" << gpGradient << "'";
+  if (!(gpGradientScale > 0 && gpGradientScale <= 4))
+    return fail("gp-gradient-scale")
+           << "must be in (0, 4], got " << double(gpGradientScale);
   if (gpGradient == "baseline" && (baseline != "mean" || !batchedPredictions))
     return fail("gp-gradient")
            << "'baseline' needs baseline=mean and batched-predictions";
@@ -1037,10 +1040,13 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   auto applyPrediction = [&](Layer &layer, Operation *copy, Value rows,
                              Value bias) -> LogicalResult {
     Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
-    if (gpGradient == "zero") // the ablation: the optimizer's state alone
+    // The ablation `zero` (the optimizer's state alone) and a factor on
+    // the predicted gradients both act on the layer's scalar scale.
+    double factor = gpGradient == "zero" ? 0.0 : double(gpGradientScale);
+    if (factor != 1.0)
       scale = nn::MulOp::create(
           b, loc, scale,
-          splat(b, loc, RankedTensorType::get({}, element), 0.0));
+          splat(b, loc, RankedTensorType::get({}, element), factor));
     Value grad =
         gp::ExpandPredictionOp::create(b, loc, layer.weightType, rows, scale);
     Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
@@ -1050,6 +1056,10 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
     if (bias) {
       Value biasScale =
           globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex);
+      if (factor != 1.0)
+        biasScale = nn::MulOp::create(
+            b, loc, biasScale,
+            splat(b, loc, RankedTensorType::get({}, element), factor));
       Value gb = nn::MulOp::create(b, loc, bias, biasScale);
       Value biasValue = isa<nn::Conv2DOp>(copy) ? copy->getOperand(2)
                                                 : cast<nn::GemmOp>(copy).getC();

@@ -376,6 +376,18 @@ nn::MulOp fusedRowProduct(Operation *reduce, LoweringContext &ctx) {
   return mul;
 }
 
+/// `lower`, or nothing when the op is the epilogue of the nn.gemm that
+/// defines one of its operands (LowerMatmul.cpp stores its result).
+LowerFn computedByProduct(LowerFn lower) {
+  return [lower](Operation *op, LoweringContext &ctx) -> LogicalResult {
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (fusedEpilogue(def, ctx) == op)
+          return success();
+    return lower(op, ctx);
+  };
+}
+
 /// The product's own lowering: nothing when its reduction computes it.
 LogicalResult lowerMul(Operation *op, LoweringContext &ctx) {
   Value product = op->getResult(0);
@@ -477,7 +489,8 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
 } // namespace
 
 void populateElementwiseLowerings(LoweringRegistry &r) {
-  r.add(nn::ReluOp::getOperationName(), unary(VecFunct::Relu));
+  r.add(nn::ReluOp::getOperationName(),
+        computedByProduct(unary(VecFunct::Relu)));
   r.add(nn::SigmoidOp::getOperationName(), unary(VecFunct::Sigmoid));
   r.add(nn::TanhOp::getOperationName(), unary(VecFunct::Tanh));
   r.add(nn::ExpOp::getOperationName(), unary(VecFunct::Exp));
@@ -497,7 +510,8 @@ void populateElementwiseLowerings(LoweringRegistry &r) {
         }));
   r.add(nn::ClipOp::getOperationName(), lowerClip);
   r.add(nn::ClipGradOp::getOperationName(), lowerClipGrad);
-  r.add(nn::AddOp::getOperationName(), binary(VecFunct::Add));
+  r.add(nn::AddOp::getOperationName(),
+        computedByProduct(binary(VecFunct::Add)));
   r.add(nn::SubOp::getOperationName(), binary(VecFunct::Sub));
   r.add(nn::MulOp::getOperationName(), lowerMul);
   r.add(nn::DivOp::getOperationName(), binary(VecFunct::Div));

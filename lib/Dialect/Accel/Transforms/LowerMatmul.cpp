@@ -4,7 +4,9 @@
 // row-major in DRAM; a transposed operand is loaded as it is stored and
 // read transposed by the array (`ta`/`tb`), so no transposition ever goes
 // through DRAM. `alpha`, `beta` and the bias are an epilogue on the
-// accumulator tile.
+// accumulator tile, and so is an nn.relu or nn.add that is the product's
+// only user (`epilogueCandidate`): the tile is stored once, as that op's
+// result, instead of being stored, loaded, changed and stored again.
 //
 // A batched nn.matmul is a sequence of 2-D products, one per batch index,
 // at offsets that follow the broadcasting (a broadcast operand's offset does
@@ -19,9 +21,61 @@
 
 #include "adagp/Dialect/NN/NNOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+
 using namespace mlir;
 
 namespace adagp::accel {
+
+Operation *epilogueCandidate(Operation *gemm) {
+  if (!llvm::isa<nn::GemmOp>(gemm))
+    return nullptr;
+  Value product = gemm->getResult(0);
+  auto type = cast<RankedTensorType>(product.getType());
+  if (!type.getElementType().isF32() || !product.hasOneUse())
+    return nullptr;
+  Operation *user = *product.getUsers().begin();
+  if (user->getBlock() != gemm->getBlock() ||
+      user->getResult(0).getType() != type)
+    return nullptr;
+  if (llvm::isa<nn::AddOp>(user)) {
+    Value other = user->getOperand(0) == product ? user->getOperand(1)
+                                                 : user->getOperand(0);
+    if (other == product || other.getType() != type)
+      return nullptr;
+    // The addend must exist when the product runs.
+    Operation *def = other.getDefiningOp();
+    if (def && !llvm::isa<ml_program::GlobalLoadOp>(def) &&
+        !(def->getBlock() == gemm->getBlock() && def->isBeforeInBlock(gemm)))
+      return nullptr;
+  } else if (!llvm::isa<nn::ReluOp>(user)) {
+    return nullptr;
+  }
+  // Nothing in between may allocate DRAM: a region it frees could become
+  // the user's result region, written early by the epilogue.
+  for (Operation *op = gemm->getNextNode(); op != user; op = op->getNextNode())
+    if (!op || !llvm::isa<ml_program::GlobalLoadOp, arith::ConstantOp>(op))
+      return nullptr;
+  return user;
+}
+
+Operation *fusedEpilogue(Operation *gemm, LoweringContext &ctx) {
+  Operation *user = epilogueCandidate(gemm);
+  if (!user)
+    return nullptr;
+  auto rowMajor = [&](Value v) {
+    for (auto [i, d] : llvm::enumerate(ctx.layout(v)))
+      if (int64_t(i) != d)
+        return false;
+    return true;
+  };
+  for (Value v : user->getOperands())
+    if (!rowMajor(v))
+      return nullptr;
+  return rowMajor(user->getResult(0)) ? user : nullptr;
+}
+
 namespace {
 
 /// The 2-D products of a (possibly batched) matrix product.
@@ -91,6 +145,9 @@ struct MatmulOperands {
   Value a, b, c;
   bool transA = false, transB = false;
   double alpha = 1, beta = 1;
+  /// The nn.relu or nn.add applied in the epilogue (its result is stored
+  /// instead of the product), or null.
+  Operation *epilogue = nullptr;
 };
 
 LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
@@ -107,9 +164,8 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
         return op->emitError("matrix operands must be stored row-major");
   }
   int64_t m = batches->m, k = batches->k, n = batches->n;
-  uint64_t aAddr = 0, bAddr = 0, cAddr = 0;
-  isa::TensorClass aCls = ctx.cls(mo.a), bCls = ctx.cls(mo.b),
-                   cCls = ctx.cls(result);
+  uint64_t aAddr = 0, bAddr = 0, cAddr = 0, addendAddr = 0;
+  isa::TensorClass aCls = ctx.cls(mo.a), bCls = ctx.cls(mo.b);
   // The bias: a row vector [N] / [1, N], a column [M, 1], a full [M, N], or
   // a scalar.
   int64_t biasRowStride = 0, biasColStride = 0;
@@ -154,44 +210,63 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
       ib.load(bAddr + 4 * uint64_t(nb.begin * k + kb.begin), chip,
               DmaBox::rows(nb.size, kb.size, k, ld), bCls);
   };
+  // A full [M, N] addend (the bias or the epilogue's nn.add operand) is
+  // loaded into the free scratchpad a row chunk at a time, so that it
+  // fits, and added to the accumulator tile times `factor`.
+  auto addBlock = [&](InstBuilder &ib, const Span &mb, const Span &nb,
+                      int64_t acc, int64_t ldc, int64_t scratch,
+                      uint64_t addr, int64_t rowStride, int64_t colStride,
+                      isa::TensorClass cls, float factor) {
+    int64_t rowsAtOnce =
+        rowStride == 0
+            ? mb.size
+            : std::max<int64_t>(
+                  1, std::min<int64_t>(mb.size,
+                                       (ctx.spadElems() - scratch) /
+                                           std::max<int64_t>(1, nb.size)));
+    for (int64_t r0 = 0; r0 < mb.size; r0 += rowsAtOnce) {
+      int64_t rc = std::min(rowsAtOnce, mb.size - r0);
+      int64_t lr = rowStride ? rc : 1, lc = colStride ? nb.size : 1;
+      DmaBox box;
+      box.dim[0] = {lc, 0, 0, colStride, 1};
+      box.dim[1] = {lr, 0, 0, rowStride, lc};
+      ib.load(addr + 4 * uint64_t((mb.begin + r0) * rowStride +
+                                  nb.begin * colStride),
+              scratch, box, cls);
+      View block{scratch, rowStride ? lc : 0, colStride ? 1 : 0};
+      View rows{acc + r0 * ldc, ldc, 1};
+      ib.vec(isa::VecFunct::Axpy, rc, nb.size, rows, block, rows, factor);
+    }
+  };
+  Value stored = mo.epilogue ? mo.epilogue->getResult(0) : result;
+  Value addend;
+  if (mo.epilogue && llvm::isa<nn::AddOp>(mo.epilogue))
+    addend = mo.epilogue->getOperand(0) == result
+                 ? mo.epilogue->getOperand(1)
+                 : mo.epilogue->getOperand(0);
   p.storeC = [&](InstBuilder &ib, const Span &mb, const Span &nb,
                  int64_t acc, int64_t ldc, int64_t scratch) {
     View cv{acc, ldc, 1};
     if (mo.alpha != 1.0)
       ib.vec(isa::VecFunct::MulImm, mb.size, nb.size, cv, cv, {},
              float(mo.alpha));
-    if (mo.c) {
-      // The bias block goes to the free scratchpad; a full [M, N] bias is
-      // added a row chunk at a time so that it fits.
-      int64_t rowsAtOnce = biasRowStride == 0
-                               ? mb.size
-                               : std::max<int64_t>(
-                                     1, std::min<int64_t>(
-                                            mb.size,
-                                            (ctx.spadElems() - scratch) /
-                                                std::max<int64_t>(1, nb.size)));
-      for (int64_t r0 = 0; r0 < mb.size; r0 += rowsAtOnce) {
-        int64_t rc = std::min(rowsAtOnce, mb.size - r0);
-        int64_t lr = biasRowStride ? rc : 1, lc = biasColStride ? nb.size : 1;
-        DmaBox box;
-        box.dim[0] = {lc, 0, 0, biasColStride, 1};
-        box.dim[1] = {lr, 0, 0, biasRowStride, lc};
-        ib.load(biasAddr + 4 * uint64_t((mb.begin + r0) * biasRowStride +
-                                        nb.begin * biasColStride),
-                scratch, box, biasCls);
-        View bias{scratch, biasRowStride ? lc : 0, biasColStride ? 1 : 0};
-        View rows{acc + r0 * ldc, ldc, 1};
-        ib.vec(isa::VecFunct::Axpy, rc, nb.size, rows, bias, rows,
-               float(mo.beta));
-      }
-    }
+    if (mo.c)
+      addBlock(ib, mb, nb, acc, ldc, scratch, biasAddr, biasRowStride,
+               biasColStride, biasCls, float(mo.beta));
+    if (addend)
+      addBlock(ib, mb, nb, acc, ldc, scratch, addendAddr, n, 1,
+               ctx.cls(addend), 1.0f);
+    else if (mo.epilogue)
+      ib.vec(isa::VecFunct::Relu, mb.size, nb.size, cv, cv);
     ib.store(cAddr + 4 * uint64_t(mb.begin * n + nb.begin), acc,
-             DmaBox::rows(mb.size, nb.size, n, ldc), cCls);
+             DmaBox::rows(mb.size, nb.size, n, ldc), ctx.cls(stored));
   };
   for (const std::array<int64_t, 3> &off : batches->offsets) {
     aAddr = ctx.addr(mo.a) + 4 * uint64_t(off[0]);
     bAddr = ctx.addr(mo.b) + 4 * uint64_t(off[1]);
-    cAddr = ctx.addr(result) + 4 * uint64_t(off[2]);
+    cAddr = ctx.addr(stored) + 4 * uint64_t(off[2]);
+    if (addend)
+      addendAddr = ctx.addr(addend) + 4 * uint64_t(off[2]);
     if (failed(emitGemm(ctx.ib, p, ctx.cfg, op)))
       return failure();
   }
@@ -228,6 +303,7 @@ LogicalResult lowerGemm(Operation *op, LoweringContext &ctx) {
   mo.transB = g.getTransB();
   mo.alpha = g.getAlpha().convertToDouble();
   mo.beta = g.getBeta().convertToDouble();
+  mo.epilogue = fusedEpilogue(op, ctx);
   return lowerMatmulLike(op, ctx, mo);
 }
 

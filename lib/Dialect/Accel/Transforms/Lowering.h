@@ -334,6 +334,20 @@ llvm::LogicalResult lowerDepthwise(mlir::Operation *op, const ConvGeometry &g,
 /// The GEMM of one 2-D product of nn.gemm or nn.matmul (batched products
 /// are one GEMM per batch index, or one with the batches folded into M).
 mlir::FailureOr<GemmShape> matmulGemmShape(mlir::Operation *op);
+/// The element-wise op that nn.gemm `gemm` computes in its epilogue, if
+/// any: its only user, an nn.relu of its result or an nn.add of its result
+/// and a tensor of the same type that already exists when the product runs
+/// (a function argument, a global's load or an earlier op's result), with
+/// nothing but global loads and constants between them. The product is
+/// then never stored: the epilogue applies the op on the accumulator tile
+/// and stores the op's result. Structural only; `fusedEpilogue` adds the
+/// layout checks of the lowering. --accel-plan-dram keeps the product's
+/// operands live until that op, so that the op's result region (allocated
+/// at the op) cannot be one that the product still reads.
+mlir::Operation *epilogueCandidate(mlir::Operation *gemm);
+/// `epilogueCandidate(gemm)` if the lowering fuses it (row-major operands
+/// and results), otherwise null.
+mlir::Operation *fusedEpilogue(mlir::Operation *gemm, LoweringContext &ctx);
 /// Reads `accel.tile` from an op (set by --accel-tile).
 bool readTile(mlir::Operation *op, GemmTile &tile);
 void writeTile(mlir::Operation *op, const GemmTile &tile);

@@ -461,6 +461,12 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         lastUse[r] = std::max(lastUse.lookup(r), i);
       }
     }
+    // A product whose epilogue computes its user (LowerMatmul.cpp) still
+    // reads its operands when the user's result region is written.
+    for (Operation &op : body)
+      if (Operation *user = epilogueCandidate(&op))
+        for (Value operand : op.getOperands())
+          lastUse[operand] = std::max(lastUse.lookup(operand), index[user]);
 
     // ADA-GP's tensors (reorganised samples, the predictor's activations,
     // outputs and gradients, as LowerSteps phases them): class predictor.

@@ -4,12 +4,98 @@
 
 #include "adagp/Dialect/NN/NNOps.h"
 
+#include "GradientUtils.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
+using namespace adagp::nn;
+using adagp::nn::gradients::typeOf;
+using adagp::nn::gradients::zeros;
+
+/// The sum of a value's gradient contributions. Zero-padded pieces (the
+/// gradients of slices, nn.pad with value 0) padded along one axis only and
+/// not overlapping are joined by one nn.concat, the gaps filled with zeros,
+/// instead of being added as full-size tensors one by one: a tensor sliced
+/// into many parts (the predictor's hidden activations, one part per
+/// filter-size group) then gets its gradient in one pass, not one pass of
+/// its whole size per part. The result is the same: each element is one
+/// piece's or zero.
+static Value sumContributions(OpBuilder &b, Location loc,
+                              ArrayRef<Value> contributions) {
+  auto type = typeOf(contributions.front());
+  struct Piece {
+    int64_t begin, end;
+    mutable PadOp pad;
+  };
+  SmallVector<Piece> pieces;
+  SmallVector<Value> rest;
+  int64_t axis = -1, rank = type.getRank();
+  for (Value g : contributions) {
+    auto pad = g.getDefiningOp<PadOp>();
+    int64_t padded = -1;
+    bool eligible = pad && pad.getValue().isZero() && g.use_empty();
+    if (eligible)
+      for (int64_t i = 0; i < rank; ++i)
+        if (pad.getPads()[i] != 0 || pad.getPads()[i + rank] != 0) {
+          eligible = padded < 0 && (axis < 0 || axis == i);
+          padded = i;
+          if (!eligible)
+            break;
+        }
+    if (!eligible || padded < 0) {
+      rest.push_back(g);
+      continue;
+    }
+    axis = padded;
+    int64_t begin = pad.getPads()[padded];
+    pieces.push_back(
+        Piece{begin, begin + typeOf(pad.getInput()).getDimSize(padded), pad});
+  }
+  llvm::sort(pieces,
+             [](const Piece &l, const Piece &r) { return l.begin < r.begin; });
+  bool disjoint = pieces.size() >= 2;
+  for (size_t i = 1; i < pieces.size() && disjoint; ++i)
+    disjoint = pieces[i - 1].end <= pieces[i].begin;
+  if (!disjoint) {
+    for (const Piece &p : pieces)
+      rest.push_back(p.pad.getResult());
+    pieces.clear();
+  }
+  SmallVector<Value> terms;
+  if (!pieces.empty()) {
+    SmallVector<Value> parts;
+    SmallVector<int64_t> shape(type.getShape());
+    int64_t at = 0;
+    auto gap = [&](int64_t size) {
+      shape[axis] = size;
+      parts.push_back(
+          zeros(b, loc, RankedTensorType::get(shape, type.getElementType())));
+    };
+    for (const Piece &p : pieces) {
+      if (p.begin > at)
+        gap(p.begin - at);
+      parts.push_back(p.pad.getInput());
+      at = p.end;
+    }
+    if (at < type.getDimSize(axis))
+      gap(type.getDimSize(axis) - at);
+    terms.push_back(ConcatOp::create(b, loc, parts, b.getI64IntegerAttr(axis)));
+    for (const Piece &p : pieces)
+      p.pad.erase();
+  }
+  // The remaining contributions in the order they were made.
+  for (Value g : contributions)
+    if (llvm::is_contained(rest, g))
+      terms.push_back(g);
+  Value sum = terms.front();
+  for (Value t : ArrayRef<Value>(terms).drop_front())
+    sum = AddOp::create(b, loc, sum, t);
+  return sum;
+}
 
 FailureOr<SmallVector<Value>>
 adagp::nn::differentiate(OpBuilder &builder, Value loss, ArrayRef<Value> wrt) {
@@ -43,7 +129,22 @@ adagp::nn::differentiate(OpBuilder &builder, Value loss, ArrayRef<Value> wrt) {
       for (Value v : op->getOperands())
         useful.insert(v);
 
+  // Each value's gradient contributions, summed when the gradient is first
+  // needed (`gradOf`).
+  llvm::DenseMap<Value, SmallVector<Value, 1>> contributions;
   llvm::DenseMap<Value, Value> grads;
+  auto gradOf = [&](Value v) -> Value {
+    if (Value g = grads.lookup(v))
+      return g;
+    auto it = contributions.find(v);
+    if (it == contributions.end())
+      return Value();
+    Value sum = it->second.size() == 1
+                    ? it->second.front()
+                    : sumContributions(builder, v.getLoc(), it->second);
+    contributions.erase(it);
+    return grads[v] = sum;
+  };
   Location loc = lossOp->getLoc();
   grads[loss] = arith::ConstantOp::create(
       builder, loc,
@@ -55,7 +156,7 @@ adagp::nn::differentiate(OpBuilder &builder, Value loss, ArrayRef<Value> wrt) {
     SmallVector<Value> resultGrads;
     bool any = false;
     for (Value r : op->getResults()) {
-      resultGrads.push_back(grads.lookup(r));
+      resultGrads.push_back(gradOf(r));
       any |= static_cast<bool>(resultGrads.back());
     }
     if (!any)
@@ -89,13 +190,12 @@ adagp::nn::differentiate(OpBuilder &builder, Value loss, ArrayRef<Value> wrt) {
         return op->emitError("gradient rule of '")
                << op->getName() << "' produced " << g.getType()
                << " for operand #" << i << " of type " << operand.getType();
-      Value &slot = grads[operand];
-      slot = slot ? Value(AddOp::create(builder, op->getLoc(), slot, g)) : g;
+      contributions[operand].push_back(g);
     }
   }
 
   SmallVector<Value> result;
   for (Value v : wrt)
-    result.push_back(grads.lookup(v));
+    result.push_back(gradOf(v));
   return result;
 }

@@ -101,7 +101,10 @@ LogicalResult broadcastRule(BroadcastToOp op, GradientContext &c) {
 }
 
 LogicalResult reluRule(ReluOp op, GradientContext &c) {
-  c.set(0, ReluGradOp::create(c.b, c.loc, c.grad(), op.getInput()));
+  // The mask from the output (y > 0 exactly where x > 0): then the input
+  // is not kept for the backward pass, and the product that computes it
+  // can apply the ReLU in its epilogue (the accelerator stores x never).
+  c.set(0, ReluGradOp::create(c.b, c.loc, c.grad(), op.getResult()));
   return success();
 }
 
