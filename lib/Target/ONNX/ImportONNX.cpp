@@ -106,7 +106,7 @@ public:
 
   template <typename OpTy, typename... Args>
   OpTy create(Args &&...args) {
-    return builder().create<OpTy>(loc(), std::forward<Args>(args)...);
+    return OpTy::create(builder(), loc(), std::forward<Args>(args)...);
   }
 };
 
@@ -329,7 +329,7 @@ Value Importer::materialize(const HostTensor &t, Location loc) {
     SmallVector<float> values(t.floats.begin(), t.floats.end());
     attr = DenseElementsAttr::get(type, ArrayRef<float>(values));
   }
-  return builder.create<arith::ConstantOp>(loc, attr);
+  return arith::ConstantOp::create(builder, loc, attr);
 }
 
 Value Importer::loadGlobal(const std::string &name) {
@@ -346,8 +346,8 @@ Value Importer::loadGlobal(const std::string &name) {
       last = &op;
   if (last)
     builder.setInsertionPointAfter(last);
-  entry.value = builder.create<ml_program::GlobalLoadOp>(
-      NameLoc::get(StringAttr::get(context, name)), global.getType(),
+  entry.value = ml_program::GlobalLoadOp::create(
+      builder, NameLoc::get(StringAttr::get(context, name)), global.getType(),
       SymbolRefAttr::get(global.getSymNameAttr()));
   return entry.value;
 }
@@ -382,9 +382,10 @@ LogicalResult Importer::createGlobals(const onnx::GraphProto &graph) {
     }
     auto value = DenseResourceElementsAttr::get(type, init.name(),
                                                 std::move(blob));
-    auto global = builder.create<ml_program::GlobalOp>(
-        NameLoc::get(StringAttr::get(context, init.name())), init.name(),
-        type, /*is_mutable=*/true, value, builder.getStringAttr("private"));
+    auto global = ml_program::GlobalOp::create(
+        builder, NameLoc::get(StringAttr::get(context, init.name())),
+        init.name(), type, /*is_mutable=*/true, value,
+        builder.getStringAttr("private"));
     globals[init.name()] = global;
   }
   return success(ok);
@@ -607,7 +608,7 @@ static LogicalResult convertMatMul(NodeContext &ctx) {
     a = reshapeTo(ctx, a, {1, aShape[0]});
   if (bVector)
     b = reshapeTo(ctx, b, {bShape[0], 1});
-  auto product = ctx.builder().create<nn::MatMulOp>(ctx.loc(), a, b);
+  auto product = nn::MatMulOp::create(ctx.builder(), ctx.loc(), a, b);
   if (failed(mlir::verify(product))) {
     product.erase();
     return failure();
@@ -1408,9 +1409,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     inferredTypes[info.name()] = &info.type();
 
   builder.setInsertionPointToEnd(module.getBody());
-  auto func = builder.create<func::FuncOp>(
-      fileLoc(), options.functionName,
-      builder.getFunctionType(argTypes, {}));
+  auto func = func::FuncOp::create(builder, fileLoc(), options.functionName,
+                                   builder.getFunctionType(argTypes, {}));
   entryBlock = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     values[name].value = entryBlock->getArgument(i);
@@ -1486,7 +1486,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
-  builder.create<func::ReturnOp>(fileLoc(), results);
+  func::ReturnOp::create(builder, fileLoc(), results);
   func.setType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "onnx.name", builder.getStringAttr(output.name()));

@@ -137,12 +137,12 @@ struct AccelBuildProgramPass
 
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
-    auto main = b.create<ProgramOp>(module.getLoc(), "main", "main");
+    auto main = ProgramOp::create(b, module.getLoc(), "main", "main");
     OpBuilder pb(ctx);
     pb.setInsertionPointToEnd(&main.getBlock());
     InstBuilder ib(pb, module.getLoc());
     auto label = [&](StringRef name) {
-      pb.create<LabelOp>(module.getLoc(), name);
+      LabelOp::create(pb, module.getLoc(), name);
     };
     using isa::Opcode;
     auto recv = [&](unsigned rd, unsigned stream, RegionAttr in,
@@ -310,25 +310,25 @@ struct AccelBuildProgramPass
           global->getAttrOfType<RegionAttr>(AccelDialect::kDramAttrName);
       if (region) {
         auto role = global->getAttrOfType<StringAttr>("accel.role");
-        b.create<SymbolOp>(global.getLoc(), global.getSymName(),
-                           role ? role.getValue() : "state",
-                           global.getType(), region);
+        SymbolOp::create(b, global.getLoc(), global.getSymName(),
+                         role ? role.getValue() : "state", global.getType(),
+                         region);
         if (auto value = global.getValue())
           if (!isZero(*value))
-            b.create<DataOp>(global.getLoc(), cast<ElementsAttr>(*value),
-                             region);
+            DataOp::create(b, global.getLoc(), cast<ElementsAttr>(*value),
+                           region);
       }
     }
-    b.create<SymbolOp>(module.getLoc(), "input", "input", inputType, input);
-    b.create<SymbolOp>(module.getLoc(), "labels", "labels", labelsType,
-                       labels);
+    SymbolOp::create(b, module.getLoc(), "input", "input", inputType, input);
+    SymbolOp::create(b, module.getLoc(), "labels", "labels", labelsType,
+                     labels);
     if (lossRegion)
-      b.create<SymbolOp>(module.getLoc(), "loss", "loss",
-                         RankedTensorType::get({}, Float32Type::get(ctx)),
-                         lossRegion);
+      SymbolOp::create(b, module.getLoc(), "loss", "loss",
+                       RankedTensorType::get({}, Float32Type::get(ctx)),
+                       lossRegion);
     if (logits)
-      b.create<SymbolOp>(module.getLoc(), "logits", "logits", logitsType,
-                         logits);
+      SymbolOp::create(b, module.getLoc(), "logits", "logits", logitsType,
+                       logits);
     auto inShape = cast<RankedTensorType>(inputType);
     module->setAttr("accel.batch_size",
                     b.getI64IntegerAttr(inShape.getDimSize(0)));

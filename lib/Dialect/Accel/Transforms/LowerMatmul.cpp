@@ -214,8 +214,8 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
   // loaded into the free scratchpad a row chunk at a time, so that it
   // fits, and added to the accumulator tile times `factor`.
   auto addBlock = [&](InstBuilder &ib, const Span &mb, const Span &nb,
-                      int64_t acc, int64_t ldc, int64_t scratch,
-                      uint64_t addr, int64_t rowStride, int64_t colStride,
+                      int64_t acc, int64_t ldc, int64_t scratch, uint64_t addr,
+                      int64_t rowStride, int64_t colStride,
                       isa::TensorClass cls, float factor) {
     int64_t rowsAtOnce =
         rowStride == 0
@@ -241,9 +241,8 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
   Value stored = mo.epilogue ? mo.epilogue->getResult(0) : result;
   Value addend;
   if (mo.epilogue && llvm::isa<nn::AddOp>(mo.epilogue))
-    addend = mo.epilogue->getOperand(0) == result
-                 ? mo.epilogue->getOperand(1)
-                 : mo.epilogue->getOperand(0);
+    addend = mo.epilogue->getOperand(0) == result ? mo.epilogue->getOperand(1)
+                                                  : mo.epilogue->getOperand(0);
   p.storeC = [&](InstBuilder &ib, const Span &mb, const Span &nb,
                  int64_t acc, int64_t ldc, int64_t scratch) {
     View cv{acc, ldc, 1};
@@ -254,8 +253,8 @@ LogicalResult lowerMatmulLike(Operation *op, LoweringContext &ctx,
       addBlock(ib, mb, nb, acc, ldc, scratch, biasAddr, biasRowStride,
                biasColStride, biasCls, float(mo.beta));
     if (addend)
-      addBlock(ib, mb, nb, acc, ldc, scratch, addendAddr, n, 1,
-               ctx.cls(addend), 1.0f);
+      addBlock(ib, mb, nb, acc, ldc, scratch, addendAddr, n, 1, ctx.cls(addend),
+               1.0f);
     else if (mo.epilogue)
       ib.vec(isa::VecFunct::Relu, mb.size, nb.size, cv, cv);
     ib.store(cAddr + 4 * uint64_t(mb.begin * n + nb.begin), acc,

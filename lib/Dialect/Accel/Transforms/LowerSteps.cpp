@@ -63,7 +63,7 @@ unsigned LoweringContext::allocRegister(Operation *op) {
 
 void LoweringContext::addData(Attribute value, RegionAttr region) {
   OpBuilder b(func);
-  b.create<DataOp>(func.getLoc(), cast<ElementsAttr>(value), region);
+  DataOp::create(b, func.getLoc(), cast<ElementsAttr>(value), region);
 }
 
 bool readTile(Operation *op, GemmTile &tile) {
@@ -223,8 +223,8 @@ struct AccelLowerStepsPass
   LogicalResult lowerFunction(func::FuncOp f, const LoweringRegistry &registry,
                               const sim::Config &cfg) {
     OpBuilder b(f);
-    auto program = b.create<ProgramOp>(f.getLoc(), f.getSymName(),
-                                       "subroutine");
+    auto program =
+        ProgramOp::create(b, f.getLoc(), f.getSymName(), "subroutine");
     // What the driver needs: the step kind and the host buffers.
     SmallVector<Attribute> inputs, results;
     for (BlockArgument arg : f.getArguments())
