@@ -673,8 +673,8 @@ def main():
                     "step trains the predictor (default 2)")
     ap.add_argument("--policy", default="fixed",
                     help="adagp-train --policy of the ADA-GP runs")
-    ap.add_argument("--bp-run", type=int, default=1)
-    ap.add_argument("--gp-run", type=int, default=2)
+    ap.add_argument("--bp-run", type=int, default=2)
+    ap.add_argument("--gp-run", type=int, default=3)
     ap.add_argument("--lr-schedule", default="cosine",
                     help="adagp-train --lr-schedule of both runs")
     ap.add_argument("--no-accel", action="store_true")
