@@ -29,7 +29,7 @@ static Value sumContributions(OpBuilder &b, Location loc,
   auto type = typeOf(contributions.front());
   struct Piece {
     int64_t begin, end;
-    mutable PadOp pad;
+    PadOp pad;
   };
   SmallVector<Piece> pieces;
   SmallVector<Value> rest;
@@ -61,7 +61,7 @@ static Value sumContributions(OpBuilder &b, Location loc,
   for (size_t i = 1; i < pieces.size() && disjoint; ++i)
     disjoint = pieces[i - 1].end <= pieces[i].begin;
   if (!disjoint) {
-    for (const Piece &p : pieces)
+    for (Piece &p : pieces)
       rest.push_back(p.pad.getResult());
     pieces.clear();
   }
@@ -75,7 +75,7 @@ static Value sumContributions(OpBuilder &b, Location loc,
       parts.push_back(
           zeros(b, loc, RankedTensorType::get(shape, type.getElementType())));
     };
-    for (const Piece &p : pieces) {
+    for (Piece &p : pieces) {
       if (p.begin > at)
         gap(p.begin - at);
       parts.push_back(p.pad.getInput());
@@ -84,7 +84,7 @@ static Value sumContributions(OpBuilder &b, Location loc,
     if (at < type.getDimSize(axis))
       gap(type.getDimSize(axis) - at);
     terms.push_back(ConcatOp::create(b, loc, parts, b.getI64IntegerAttr(axis)));
-    for (const Piece &p : pieces)
+    for (Piece &p : pieces)
       p.pad.erase();
   }
   // The remaining contributions in the order they were made.
