@@ -1039,14 +1039,17 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
   // model's optimizer update.
   auto applyPrediction = [&](Layer &layer, Operation *copy, Value rows,
                              Value bias) -> LogicalResult {
-    Value scale = globalElement(b, loc, kScaleGlobal, layer.predictedIndex);
     // The ablation `zero` (the optimizer's state alone) and a factor on
-    // the predicted gradients both act on the layer's scalar scale.
+    // the predicted gradients both act on the layer's scalar scales.
     double factor = gpGradient == "zero" ? 0.0 : double(gpGradientScale);
-    if (factor != 1.0)
-      scale = nn::MulOp::create(
-          b, loc, scale,
-          splat(b, loc, RankedTensorType::get({}, element), factor));
+    auto scaled = [&](Value s) -> Value {
+      if (factor == 1.0)
+        return s;
+      return nn::MulOp::create(
+          b, loc, s, splat(b, loc, RankedTensorType::get({}, element), factor));
+    };
+    Value scale =
+        scaled(globalElement(b, loc, kScaleGlobal, layer.predictedIndex));
     Value grad =
         gp::ExpandPredictionOp::create(b, loc, layer.weightType, rows, scale);
     Value weight = isa<nn::Conv2DOp>(copy) ? copy->getOperand(1)
@@ -1055,11 +1058,7 @@ LogicalResult InsertPredictors::buildGPStep(func::FuncOp forward,
       return failure();
     if (bias) {
       Value biasScale =
-          globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex);
-      if (factor != 1.0)
-        biasScale = nn::MulOp::create(
-            b, loc, biasScale,
-            splat(b, loc, RankedTensorType::get({}, element), factor));
+          scaled(globalElement(b, loc, kBiasScaleGlobal, layer.predictedIndex));
       Value gb = nn::MulOp::create(b, loc, bias, biasScale);
       Value biasValue = isa<nn::Conv2DOp>(copy) ? copy->getOperand(2)
                                                 : cast<nn::GemmOp>(copy).getC();

@@ -65,6 +65,12 @@ static Value sumContributions(OpBuilder &b, Location loc,
       rest.push_back(p.pad.getResult());
     pieces.clear();
   }
+  // The other contributions in the order they were made (collected before
+  // the pieces' pads are erased), after the joined pieces.
+  SmallVector<Value> others;
+  for (Value g : contributions)
+    if (llvm::is_contained(rest, g))
+      others.push_back(g);
   SmallVector<Value> terms;
   if (!pieces.empty()) {
     SmallVector<Value> parts;
@@ -87,10 +93,7 @@ static Value sumContributions(OpBuilder &b, Location loc,
     for (Piece &p : pieces)
       p.pad.erase();
   }
-  // The remaining contributions in the order they were made.
-  for (Value g : contributions)
-    if (llvm::is_contained(rest, g))
-      terms.push_back(g);
+  terms.append(others);
   Value sum = terms.front();
   for (Value t : ArrayRef<Value>(terms).drop_front())
     sum = AddOp::create(b, loc, sum, t);
