@@ -169,11 +169,9 @@ const char *queueName(Queue q) {
 uint8_t allowedDeps(Queue q) {
   switch (q) {
   case Queue::Load:
-    return kPopNext | kPushNext;
   case Queue::Execute:
-    return kPopPrev | kPopNext | kPushPrev | kPushNext;
   case Queue::Store:
-    return kPopPrev | kPushPrev;
+    return kPopPrev | kPopNext | kPushPrev | kPushNext;
   case Queue::Control:
     return 0;
   }

@@ -119,13 +119,16 @@ struct TraceEvent {
   int8_t stall;  // -1: an instruction; else a FetchStall kind
 };
 
-/// Token channels between queues.
+/// Token channels between queues (the ring load -> execute -> store -> load,
+/// both directions).
 enum TokenChannel : unsigned {
   kLoadToExec = 0,
   kExecToLoad = 1,
   kExecToStore = 2,
   kStoreToExec = 3,
-  kNumChannels = 4
+  kStoreToLoad = 4,
+  kLoadToStore = 5,
+  kNumChannels = 6
 };
 
 /// Cost of one queue instruction: cycles on its unit (DMA: transfer cycles,

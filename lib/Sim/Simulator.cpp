@@ -94,11 +94,15 @@ void vecPasses(VecFunct f, unsigned &simple, unsigned &complex) {
 void tokenChannels(unsigned q, uint8_t deps, int pops[2], int pushes[2]) {
   pops[0] = pops[1] = pushes[0] = pushes[1] = -1;
   switch (q) {
-  case 0: // load
+  case 0: // load (prev: store)
     if (deps & kPopNext)
       pops[0] = kExecToLoad;
+    if (deps & kPopPrev)
+      pops[1] = kStoreToLoad;
     if (deps & kPushNext)
       pushes[0] = kLoadToExec;
+    if (deps & kPushPrev)
+      pushes[1] = kLoadToStore;
     break;
   case 1: // execute
     if (deps & kPopPrev)
@@ -110,11 +114,15 @@ void tokenChannels(unsigned q, uint8_t deps, int pops[2], int pushes[2]) {
     if (deps & kPushNext)
       pushes[1] = kExecToStore;
     break;
-  case 2: // store
+  case 2: // store (next: load)
     if (deps & kPopPrev)
       pops[0] = kExecToStore;
+    if (deps & kPopNext)
+      pops[1] = kLoadToStore;
     if (deps & kPushPrev)
       pushes[0] = kStoreToExec;
+    if (deps & kPushNext)
+      pushes[1] = kStoreToLoad;
     break;
   default:
     break;
@@ -1176,10 +1184,11 @@ bool Simulator::Impl::fetchOne() {
 
 std::string Simulator::Impl::deadlockMessage(uint64_t &blamePc) const {
   static const char *const chanName[kNumChannels] = {
-      "load->execute", "execute->load", "execute->store", "store->execute"};
-  static const char *const chanSource[kNumChannels] = {"load", "execute",
-                                                       "execute", "store"};
-  static const unsigned chanSourceQueue[kNumChannels] = {0, 1, 1, 2};
+      "load->execute",  "execute->load", "execute->store",
+      "store->execute", "store->load",   "load->store"};
+  static const char *const chanSource[kNumChannels] = {
+      "load", "execute", "execute", "store", "store", "load"};
+  static const unsigned chanSourceQueue[kNumChannels] = {0, 1, 1, 2, 2, 0};
   std::string heads;
   bool blamed = false;
   std::string headline;

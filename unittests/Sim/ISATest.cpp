@@ -92,9 +92,14 @@ TEST(ISA, EncodeRejectsOutOfRangeFields) {
   l.set(dma::Start, -(1 << 19) - 1);
   EXPECT_FALSE(encode(l, buf, err));
   EXPECT_NE(err.find("start"), std::string::npos) << err;
-  Instruction s = makeInstruction(Opcode::Store, 0, Phase::Other, kPushNext);
+  // Control instructions take no tokens (every queue has two neighbours on
+  // the ring load -> execute -> store -> load).
+  Instruction s = makeInstruction(Opcode::Fence, 0, Phase::Other, kPushNext);
   EXPECT_FALSE(encode(s, buf, err));
-  EXPECT_NE(err.find("store queue"), std::string::npos) << err;
+  EXPECT_NE(err.find("control queue"), std::string::npos) << err;
+  Instruction st = makeInstruction(Opcode::Store, 0, Phase::Other, kPushNext);
+  st.set(dma::Size, 1);
+  EXPECT_TRUE(encode(st, buf, err)) << err;
 }
 
 TEST(ISA, DecodeRejectsBadWords) {

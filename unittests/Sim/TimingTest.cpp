@@ -132,6 +132,23 @@ TEST(Timing, DependencyTokensSerializeQueues) {
   EXPECT_EQ(c2, 1u + 64 + 64 + 100);
 }
 
+TEST(Timing, StoreAndLoadQueuesOrderEachOtherByTokens) {
+  // A load of what a store wrote pops the store -> load token: it starts
+  // when the store completes (1 + 100 + 64), its own transfer and latency
+  // follow.
+  uint64_t c = cyclesOf(R"(
+    store dram=0x10000 chip=0 size=256 dstride=1 cstride=1 deps=push_next
+    load dram=0x10000 chip=0x400 size=256 dstride=1 cstride=1 deps=pop_prev
+  )");
+  EXPECT_EQ(c, 1u + (100 + 64) + (100 + 64));
+  // And a store of what a load brought on chip pops load -> store.
+  uint64_t c2 = cyclesOf(R"(
+    load dram=0 chip=0 size=256 dstride=1 cstride=1 deps=push_prev
+    store dram=0x10000 chip=0 size=256 dstride=1 cstride=1 deps=pop_next
+  )");
+  EXPECT_EQ(c2, 1u + (100 + 64) + (100 + 64));
+}
+
 namespace {
 
 /// A double-buffered loop over `tiles` tiles: load tile i+1 while computing

@@ -93,8 +93,10 @@ enum class Phase : uint8_t {
 constexpr unsigned kNumPhases = static_cast<unsigned>(Phase::NumPhases);
 
 /// VTA-style dependency token flags. "prev" and "next" are relative to the
-/// pipeline load -> execute -> store: the load queue has no prev, the store
-/// queue no next.
+/// ring load -> execute -> store -> load: the load queue's prev is the store
+/// queue, the store queue's next the load queue (VTA has no store/load
+/// channel and orders such pairs through compute; a fence instead stops
+/// fetch until the store queue drains).
 enum DepFlag : uint8_t {
   kPopPrev = 1,
   kPopNext = 2,

@@ -22,13 +22,6 @@ accel.program @p {
 // -----
 
 accel.program @p {
-  // expected-error @+1 {{dependency flags 1 are not allowed on the load queue}}
-  accel.load <size = 1, dstride = 1, cstride = 1, deps = [pop_prev]>
-}
-
-// -----
-
-accel.program @p {
   // expected-error @+1 {{dependency flags 8 are not allowed on the control queue}}
   accel.sopi add <rd = r1, imm = 1, deps = [push_next]>
 }

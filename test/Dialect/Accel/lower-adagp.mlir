@@ -30,13 +30,16 @@
 // CHECK: accel.store <dram = [[SAMPLES:0x[0-9a-f]+]], size = 32, {{.*}}tensor_class = predictor, phase = reorg>
 
 // The predictor's input: the samples and a constant layer-position map,
-// concatenated along the channels of a channel-last tensor (each operand's
-// pixels stored two elements apart).
+// concatenated along the channels. Only the trunk's reshape reads it, so it
+// is stored in its logical order [2][2][4][4] (not channel-last): each
+// operand is one run of 16 elements per row, and the reshape to [2, 32]
+// copies nothing (the trunk's first product reads the concatenation).
 // CHECK: accel.load <dram = [[SAMPLES]], size = 32, {{.*}}phase = predictor>
-// CHECK-NEXT: accel.dmacfg store.d12 <size_a = 32, dstride_a = 2, cstride_a = 1, phase = predictor>
-// CHECK: accel.store <dram = [[CAT:0x[0-9a-f]+]], size = 1, {{.*}}tensor_class = predictor, phase = predictor>
-// CHECK: accel.dmacfg store.d12 <size_a = 32, dstride_a = 2, cstride_a = 1, phase = predictor>
-// CHECK: accel.store <dram = {{0x[0-9a-f]+}}4, chip = {{.*}}, size = 1, {{.*}}tensor_class = predictor, phase = predictor>
+// CHECK-NEXT: accel.dmacfg store.d12 <size_a = 2, dstride_a = 32, cstride_a = 16, phase = predictor>
+// CHECK: accel.store <dram = 0x[[#%x,CAT:]], size = 16, dstride = 1, {{.*}}tensor_class = predictor, phase = predictor>
+// CHECK: accel.dmacfg store.d12 <size_a = 2, dstride_a = 32, cstride_a = 16, phase = predictor>
+// CHECK: accel.store <dram = 0x[[#%x,CAT+64]], chip = {{.*}}, size = 16, {{.*}}tensor_class = predictor, phase = predictor>
+// CHECK: accel.load <dram = 0x[[#%x,CAT]], size = 64, {{.*}}phase = predictor>
 // The predictor is ordinary convolutions and matrix products on the array.
 // CHECK: accel.gemm {{.*}}phase = predictor>
 // Its output [2, 9] (the head is only as wide as the filter) plus the
@@ -53,18 +56,22 @@
 // CHECK-NEXT: accel.store <dram = [[PRED:0x[0-9a-f]+]], chip = [[HEAD]], size = 18, {{.*}}tensor_class = predictor, phase = predictor>
 // CHECK-NOT: accel.vec add <rows = 1, cols = 18,
 
-// The predicted filter gradient: the layer's rows of the predictor output
-// (9 of each row), times the layer's scale, transposed per filter tap into
-// the filter's [KH][KW][I][O] order.
-// CHECK: accel.load <dram = [[SCALE:0x[0-9a-f]+]], size = 1, {{.*}}tensor_class = predictor, phase = predictor>
-// CHECK: accel.load <dram = [[PRED]], chip = [[ROWS:0x[0-9a-f]+]], size = 18, {{.*}}phase = predictor>
-// CHECK-NEXT: accel.vec mul <rows = 2, cols = 1, d = [[OUT:0x[0-9a-f]+]], d_rs = 1, d_cs = 2, a = [[ROWS]], a_rs = 9, a_cs = 9, phase = predictor>
-// CHECK-COUNT-8: accel.vec mul <rows = 2, cols = 1, {{.*}}, a_rs = 9, a_cs = 9, phase = predictor>
-// CHECK-NEXT: accel.dmacfg store.d12 <size_b = 9, dstride_b = 2, cstride_b = 2, phase = predictor>
-// CHECK: accel.store <dram = [[DW:0x[0-9a-f]+]], chip = [[OUT]], size = 2, {{.*}}tensor_class = gradient, phase = predictor>
-// and the update follows at once, from the predicted gradient.
-// CHECK: accel.load <dram = [[DW]], {{.*}}tensor_class = gradient, phase = update>
-// CHECK: accel.opt momentum <n = 18,
+// The predicted filter gradient, applied by the update itself (the
+// expansion is fused into it): the hyper-parameters and the layer's scale,
+// then the layer's rows of the predictor output (9 of each row) times the
+// scale, transposed per filter tap into the filter's [KH][KW][I][O] order
+// on chip; the filter and its momentum in that order; `opt`. The expanded
+// gradient is never stored.
+// CHECK-NOT: tensor_class = gradient, phase = predictor
+// CHECK: accel.load <dram = {{0x[0-9a-f]+}}, chip = [[HP:0x[0-9a-f]+]], size = 9, {{.*}}tensor_class = other, phase = update>
+// CHECK: accel.load <dram = {{0x[0-9a-f]+}}, chip = [[SCALE:0x[0-9a-f]+]], size = 1, {{.*}}tensor_class = predictor, phase = update>
+// CHECK: accel.load <dram = [[PRED]], size = 18, {{.*}}phase = update>
+// CHECK-NEXT: accel.vec mul <rows = 2, cols = 1, d = [[G:0x[0-9a-f]+]], d_rs = 1, d_cs = 2, a_rs = 9, a_cs = 9, b = [[SCALE]], phase = update>
+// CHECK-COUNT-8: accel.vec mul <rows = 2, cols = 1, {{.*}}, a_rs = 9, a_cs = 9, b = [[SCALE]], phase = update>
+// CHECK-NEXT: accel.dmacfg load.d12 <size_b = 9, dstride_b = 2, cstride_b = 2, phase = update>
+// CHECK: accel.load <chip = [[W:0x[0-9a-f]+]], size = 2, {{.*}}tensor_class = weight, phase = update>
+// CHECK: accel.load <dram = {{0x[0-9a-f]+}}, chip = [[M:0x[0-9a-f]+]], size = 2, {{.*}}tensor_class = optimizer_state, phase = update>
+// CHECK-NEXT: accel.opt momentum <n = 18, param = [[W]], grad = [[G]], m = [[M]], hp = [[HP]], phase = update>
 
 // The GP-only training program calls the GP step; there is no BP step.
 // PROGRAM: module attributes {{.*}}accel.mode = "gp"

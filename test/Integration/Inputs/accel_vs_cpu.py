@@ -66,6 +66,8 @@ def check(model, args, work):
     x, y = os.path.join(work, "x.npy"), os.path.join(work, "y.npy")
     agp = os.path.join(work, "m.agp")
     train = f"momentum={args.momentum} dropout=false"
+    if args.optimizer != "sgd":
+        train += f" optimizer={args.optimizer}"
     times = {}
     compile_cmd = [f"{b}/adagp-compile", model, "--target=accel",
                    f"--mode={args.mode}", f"--batch-size={args.batch}",
@@ -87,7 +89,7 @@ def check(model, args, work):
         sim_cmd += ["--config", args.config]
     cpu_cmd = [f"{b}/adagp-train", model, "--inputs", x, "--labels", y,
                f"--mode={args.mode}", f"--momentum={args.momentum}",
-               "--no-dropout", "--quiet", f"--threads={args.threads}"]
+               f"--optimizer={args.optimizer}", "--no-dropout", "--quiet", f"--threads={args.threads}"]
     if args.mode == "gp":
         # A fresh predictor has a zero gradient scale, so a first GP step
         # would leave every predicted layer alone. Both sides start from the
@@ -214,6 +216,9 @@ def main():
     p.add_argument("--mode", default="bp", choices=["bp", "gp", "adagp"])
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--optimizer", default="sgd",
+                   choices=["sgd", "adam", "adamw"],
+                   help="the model's optimizer on both sides")
     p.add_argument("--config", default="")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)

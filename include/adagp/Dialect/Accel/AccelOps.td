@@ -228,8 +228,8 @@ def Accel_FenceOp : Accel_InstOp<"fence", "Fence",
   let description = [{
     Waits for every instruction already dispatched to the selected queues
     (all three when none is selected). `--accel-insert-tokens` places fences
-    where a control-core memory access or a load/store pair needs ordering
-    that tokens cannot give.
+    where a control-core memory access needs ordering (control instructions
+    take no tokens) and before labels and jumps.
 
     ```mlir
     accel.fence <store>

@@ -165,10 +165,10 @@ def AccelInsertTokens : Pass<"accel-insert-tokens", "::adagp::accel::ProgramOp">
     this pass finds the latest earlier instruction of each other queue whose
     on-chip or DRAM footprint conflicts with it (read after write, write
     after read, write after write) and is not yet known to have completed,
-    and orders the pair: between adjacent queues (load/execute,
-    execute/store) by a push on the earlier and a pop on the later
-    instruction; between the load and store queues, and before control
-    instructions that read or write memory (sld, sst, recv, send), by a
+    and orders the pair by a push on the earlier and a pop on the later
+    instruction (every pair of queues has a token channel each way: the
+    ring load -> execute -> store -> load), and before control
+    instructions that read or write memory (sld, sst, recv, send) by a
     `fence` of the queues involved. Known completion is tracked as a vector
     clock per queue, so transitively ordered pairs get no token. Every basic
     block ends with all queues drained (a fence before labels and jumps), so

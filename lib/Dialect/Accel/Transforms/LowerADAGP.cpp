@@ -26,20 +26,6 @@ namespace adagp::accel {
 using isa::VecFunct;
 namespace {
 
-bool rowMajorEquivalent(RankedTensorType t, ArrayRef<int64_t> layout) {
-  if (layout.empty())
-    return true;
-  int64_t last = -1;
-  for (int64_t d : layout) {
-    if (t.getDimSize(d) == 1)
-      continue;
-    if (d < last)
-      return false;
-    last = d;
-  }
-  return true;
-}
-
 isa::Instruction poolInstruction(int64_t n, int64_t h, int64_t w, int64_t c,
                                  int64_t p, int64_t in, int64_t out) {
   isa::Instruction inst = isa::makeInstruction(
@@ -184,6 +170,9 @@ LogicalResult lowerReorganize(Operation *op, LoweringContext &ctx) {
 }
 
 LogicalResult lowerExpandPrediction(Operation *op, LoweringContext &ctx) {
+  // The update that applies it reads the rows itself (LowerOptimizer.cpp).
+  if (fusedExpansion(op, ctx))
+    return success();
   auto expand = cast<gp::ExpandPredictionOp>(op);
   Value rows = expand.getPrediction(), scale = expand.getScale(),
         y = expand.getResult();

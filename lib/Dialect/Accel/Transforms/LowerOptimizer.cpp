@@ -9,10 +9,17 @@
 // rate, Adam's bias corrections) the scalar core writes before the block is
 // loaded.
 //
+// A GP step's update of a predicted layer reads the predictor's rows itself
+// (the adagp.expand_prediction that maps them onto the filter is fused
+// into it): per block of output channels, the rows times the layer's scale,
+// transposed on chip into the filter's order, then `opt`; the expanded
+// gradient never goes to DRAM and back.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Lowering.h"
 
+#include "adagp/Dialect/ADAGP/ADAGPDialect.h"
 #include "adagp/Dialect/Train/TrainDialect.h"
 
 using namespace mlir;
@@ -39,6 +46,136 @@ struct UpdateOperands {
   Value newParam, newM, newV;    // results
   isa::OptFunct funct;
 };
+
+/// How a fused expansion's update is blocked: `rowsPerBlock` output
+/// channels (rows of the prediction) by `colsPerBlock` of the `ci` input
+/// channels (each `taps` elements of a row) at a time.
+struct ExpansionGeometry {
+  int64_t k = 0, inner = 0, width = 0, taps = 1, ci = 0;
+  int64_t rowsPerBlock = 0, colsPerBlock = 0;
+  bool hwio = false;
+  int64_t buffers = 0; // per block: rows in, gradient, parameter, state
+};
+
+/// The scratchpad's top 32 elements: the scale, then the hyper-parameters.
+constexpr int64_t kReservedTop = 32;
+
+std::optional<ExpansionGeometry>
+expansionGeometry(Operation *update, Operation *expand, LoweringContext &ctx) {
+  auto e = cast<gp::ExpandPredictionOp>(expand);
+  Value rows = e.getPrediction(), param = update->getOperand(0);
+  auto rt = cast<RankedTensorType>(rows.getType());
+  auto pt = cast<RankedTensorType>(param.getType());
+  // getRegion, not ctx.region: a predicate emits no diagnostics.
+  RegionAttr rr = getRegion(rows), rp = getRegion(param),
+             rs = getRegion(e.getScale());
+  if (!rr || !rp || !rs || !rt.getElementType().isF32() ||
+      !pt.getElementType().isF32() || rt.getRank() != 2 || pt.getRank() < 1 ||
+      pt.getNumElements() == 0)
+    return std::nullopt;
+  ExpansionGeometry g;
+  g.hwio = pt.getRank() == 4 && rp.getLayout() == ArrayRef<int64_t>{2, 3, 1, 0};
+  if (!rowMajorEquivalent(rt, rr.getLayout()) ||
+      (!g.hwio && !rowMajorEquivalent(pt, rp.getLayout())))
+    return std::nullopt;
+  // The parameter's state is stored like the parameter.
+  for (Value state : update->getOperands().drop_front(2)) {
+    if (state.getType() != param.getType())
+      continue; // the learning rate, Adam's step
+    RegionAttr r = getRegion(state);
+    if (!r || r.getLayout() != rp.getLayout())
+      return std::nullopt;
+  }
+  g.k = pt.getDimSize(0);
+  g.inner = pt.getNumElements() / g.k;
+  g.width = rt.getDimSize(1);
+  g.taps = g.hwio ? pt.getDimSize(2) * pt.getDimSize(3) : 1;
+  g.ci = g.inner / g.taps;
+  g.buffers = llvm::isa<train::AdamUpdateOp>(update) ? 5 : 4;
+  int64_t budget =
+      std::min<int64_t>((ctx.spadElems() - kReservedTop) / 2 / g.buffers,
+                        65536); // elements of one buffer, at most one opt
+  // Whole rows when they fit; otherwise a filter's [KH][KW][I][O] blocks
+  // keep 16 output channels (one 64-byte DRAM burst per run of the
+  // filter's box) and split the input channels.
+  int64_t burst = g.hwio ? 16 : 1;
+  g.rowsPerBlock = std::min(g.k, budget / g.inner);
+  g.colsPerBlock = g.ci;
+  if (g.rowsPerBlock < std::min(g.k, burst)) {
+    g.rowsPerBlock = std::min(g.k, burst);
+    g.colsPerBlock = std::min(g.ci, budget / (g.rowsPerBlock * g.taps));
+  }
+  if (g.hwio)
+    g.rowsPerBlock = std::min<int64_t>(g.rowsPerBlock, 2047); // d_cs
+  if (g.rowsPerBlock < 1 || g.colsPerBlock < 1 || g.inner > (1 << 19) ||
+      g.taps > 2047)
+    return std::nullopt;
+  return g;
+}
+
+/// The update of a fused expansion (see the file comment).
+LogicalResult emitPredictedUpdate(Operation *op, LoweringContext &ctx,
+                                  const UpdateOperands &u,
+                                  gp::ExpandPredictionOp expand,
+                                  uint64_t hpAddr, const ExpansionGeometry &g) {
+  InstBuilder &ib = ctx.ib;
+  Value rows = expand.getPrediction(), scale = expand.getScale();
+  const int64_t top = ctx.spadElems() - kReservedTop;
+  const int64_t sAddr = top, hpChip = top + 16;
+  ib.load(hpAddr, hpChip, DmaBox::contiguous(isa::kNumHyperParams),
+          isa::TensorClass::Other);
+  ib.load(ctx.addr(scale), sAddr, DmaBox::contiguous(1), ctx.cls(scale));
+  const int64_t block = g.rowsPerBlock * g.colsPerBlock * g.taps;
+  unsigned parity = 0;
+  for (int64_t k0 = 0; k0 < g.k; k0 += g.rowsPerBlock) {
+    int64_t kk = std::min(g.rowsPerBlock, g.k - k0);
+    for (int64_t c0 = 0; c0 < g.ci; c0 += g.colsPerBlock) {
+      int64_t cc = std::min(g.colsPerBlock, g.ci - c0);
+      int64_t cols = cc * g.taps; // of each row
+      int64_t base = (parity++ % 2) * g.buffers * block;
+      int64_t in = base, gc = base + block, pc = base + 2 * block,
+              mc = base + 3 * block, vc = base + 4 * block;
+      ib.load(ctx.addr(rows) + 4 * uint64_t(k0 * g.width + c0 * g.taps), in,
+              DmaBox::rows(kk, cols, g.width, cols), ctx.cls(rows));
+      DmaBox box;
+      uint64_t off;
+      if (!g.hwio) {
+        ib.vec(isa::VecFunct::Mul, kk, cols, View{gc, cols, 1},
+               View{in, cols, 1}, View{sAddr, 0, 0});
+        box = DmaBox::rows(kk, cols, g.inner, cols);
+        off = 4 * uint64_t(k0 * g.inner + c0);
+      } else {
+        // in[k][i][tap] -> gc[tap][i][k] (this block's k and i), times the
+        // scale.
+        for (int64_t t = 0; t < g.taps; ++t)
+          ib.vec(isa::VecFunct::Mul, kk, cc, View{gc + t * cc * kk, 1, kk},
+                 View{in + t, cols, g.taps}, View{sAddr, 0, 0});
+        box.dim[0] = {kk, 0, 0, 1, 1};
+        box.dim[1] = {cc, 0, 0, g.k, kk};
+        box.dim[2] = {g.taps, 0, 0, g.ci * g.k, cc * kk};
+        off = 4 * uint64_t(k0 + c0 * g.k);
+      }
+      ib.load(ctx.addr(u.param) + off, pc, box, ctx.cls(u.param));
+      ib.load(ctx.addr(u.m) + off, mc, box, ctx.cls(u.m));
+      if (u.v)
+        ib.load(ctx.addr(u.v) + off, vc, box, ctx.cls(u.v));
+      isa::Instruction o =
+          isa::makeInstruction(isa::Opcode::Opt, uint8_t(u.funct));
+      o.set(isa::opt::N, kk * cols)
+          .set(isa::opt::Param, pc)
+          .set(isa::opt::Grad, gc)
+          .set(isa::opt::M, mc)
+          .set(isa::opt::V, u.v ? vc : 0)
+          .set(isa::opt::Hp, hpChip);
+      ib.emit(o);
+      ib.store(ctx.addr(u.newParam) + off, pc, box, ctx.cls(u.newParam));
+      ib.store(ctx.addr(u.newM) + off, mc, box, ctx.cls(u.newM));
+      if (u.v)
+        ib.store(ctx.addr(u.newV) + off, vc, box, ctx.cls(u.newV));
+    }
+  }
+  return success();
+}
 
 LogicalResult emitUpdate(Operation *op, LoweringContext &ctx,
                          const UpdateOperands &u, Value lr,
@@ -95,6 +232,11 @@ LogicalResult emitUpdate(Operation *op, LoweringContext &ctx,
                                         Float32Type::get(op->getContext())),
                   ArrayRef<float>(hp)),
               hpr);
+
+  if (Operation *expand = u.grad.getDefiningOp();
+      expand && fusedExpansion(expand, ctx) == op)
+    return emitPredictedUpdate(op, ctx, u, cast<gp::ExpandPredictionOp>(expand),
+                               hpAddr, *expansionGeometry(op, expand, ctx));
 
   int64_t n = numElements(u.param.getType());
   int64_t tiles = u.v ? 4 : 3;
@@ -178,6 +320,25 @@ LogicalResult lowerAdam(Operation *op, LoweringContext &ctx) {
 }
 
 } // namespace
+
+Operation *expansionUpdate(Operation *expand) {
+  if (!llvm::isa_and_nonnull<gp::ExpandPredictionOp>(expand) ||
+      !expand->getResult(0).hasOneUse())
+    return nullptr;
+  Operation *user = *expand->getResult(0).getUsers().begin();
+  if (!llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp>(user) ||
+      user->getOperand(1) != expand->getResult(0) ||
+      user->getOperand(0) == expand->getResult(0))
+    return nullptr;
+  return user;
+}
+
+Operation *fusedExpansion(Operation *expand, LoweringContext &ctx) {
+  Operation *update = expansionUpdate(expand);
+  if (!update || !expansionGeometry(update, expand, ctx))
+    return nullptr;
+  return update;
+}
 
 void populateOptimizerLowerings(LoweringRegistry &r) {
   r.add(train::SGDUpdateOp::getOperationName(), lowerSgd);

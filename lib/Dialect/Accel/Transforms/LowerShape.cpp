@@ -247,6 +247,13 @@ LogicalResult lowerSlice(Operation *op, LoweringContext &ctx) {
   auto slice = cast<nn::SliceOp>(op);
   Value src = slice.getInput(), dst = slice.getResult();
   auto st = cast<RankedTensorType>(src.getType());
+  // Placed inside its operand's region by --accel-plan-dram: nothing to do.
+  if (std::optional<int64_t> start = contiguousSliceStart(op);
+      start && st.getElementType().isF32()) {
+    RegionAttr rs = ctx.region(src), rd = ctx.region(dst);
+    if (rs && rd && rd.getOffset() == rs.getOffset() + 4 * uint64_t(*start))
+      return success();
+  }
   // Source and result are walked in the same storage order (row-major, or
   // channel-last for activations: a channel slice is a strided box).
   auto common = commonStorageOrder(op, src, dst, "slice", ctx);
@@ -401,6 +408,40 @@ LogicalResult lowerPad(Operation *op, LoweringContext &ctx) {
 }
 
 } // namespace
+
+bool rowMajorEquivalent(RankedTensorType t, ArrayRef<int64_t> layout) {
+  int64_t last = -1;
+  for (int64_t d : layout) {
+    if (t.getDimSize(d) == 1)
+      continue;
+    if (d < last)
+      return false;
+    last = d;
+  }
+  return true;
+}
+
+std::optional<int64_t> contiguousSliceStart(Operation *op) {
+  auto slice = dyn_cast<nn::SliceOp>(op);
+  if (!slice)
+    return std::nullopt;
+  auto st = cast<RankedTensorType>(slice.getInput().getType());
+  ArrayRef<int64_t> starts = slice.getStarts(), sizes = slice.getSizes(),
+                    steps = slice.getSteps();
+  int64_t rank = st.getRank(), start = 0, stride = 1;
+  bool partial = false; // a dimension inside was not taken whole
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    if (sizes[d] > 1 && steps[d] != 1)
+      return std::nullopt;
+    if (partial && sizes[d] != 1)
+      return std::nullopt;
+    if (sizes[d] != st.getDimSize(d))
+      partial = true;
+    start += starts[d] * stride;
+    stride *= st.getDimSize(d);
+  }
+  return start;
+}
 
 void populateShapeLowerings(LoweringRegistry &r) {
   r.add(nn::ConcatOp::getOperationName(), lowerConcat);

@@ -348,6 +348,27 @@ mlir::Operation *epilogueCandidate(mlir::Operation *gemm);
 /// `epilogueCandidate(gemm)` if the lowering fuses it (row-major operands
 /// and results), otherwise null.
 mlir::Operation *fusedEpilogue(mlir::Operation *gemm, LoweringContext &ctx);
+/// Whether a tensor stored in `layout` (a storage order; empty: row-major)
+/// has its elements in row-major order: the order's dimensions of size > 1
+/// ascend.
+bool rowMajorEquivalent(mlir::RankedTensorType t,
+                        llvm::ArrayRef<int64_t> layout);
+/// The first element, in row-major order, of a slice that is one contiguous
+/// run of its operand when both are stored row-major: unit steps, every
+/// dimension inside the first partly taken one whole, every one outside it
+/// of size 1 (a block of rows, or part of one row). --accel-plan-dram then
+/// places the slice inside its operand's region and the lowering copies
+/// nothing. Null otherwise.
+std::optional<int64_t> contiguousSliceStart(mlir::Operation *slice);
+/// The optimizer update (train.sgd_update or train.adam_update) whose
+/// gradient is `expand`'s result, an adagp.expand_prediction with no other
+/// user; structural only. --accel-plan-dram keeps the expansion's operands
+/// live until the update.
+mlir::Operation *expansionUpdate(mlir::Operation *expand);
+/// `expansionUpdate(expand)` if its lowering reads the predictor's rows
+/// itself (f32, row-major rows, a row-major or [KH][KW][I][O] parameter,
+/// blocks that fit the scratchpad): the expansion then emits nothing.
+mlir::Operation *fusedExpansion(mlir::Operation *expand, LoweringContext &ctx);
 /// Reads `accel.tile` from an op (set by --accel-tile).
 bool readTile(mlir::Operation *op, GemmTile &tile);
 void writeTile(mlir::Operation *op, const GemmTile &tile);

@@ -12,8 +12,9 @@
 //
 // Results stored back into a global take the global's region when no later
 // op reads the old value (optimizer updates and running statistics then
-// happen in place), and reshapes that keep the storage order alias their
-// operand.
+// happen in place), reshapes that keep the storage order alias their
+// operand, and slices that are one contiguous run of it lie inside its
+// region.
 //
 //===----------------------------------------------------------------------===//
 
@@ -119,21 +120,6 @@ bool isRegisterValue(Value v) {
   if (v.getDefiningOp<train::LRScheduleOp>())
     return true;
   return false;
-}
-
-/// Drops size-1 dimensions and says whether the rest is row-major.
-bool effectivelyRowMajor(RankedTensorType t, ArrayRef<int64_t> layout) {
-  if (layout.empty())
-    return true;
-  int64_t last = -1;
-  for (int64_t d : layout) {
-    if (t.getDimSize(d) == 1)
-      continue;
-    if (d < last)
-      return false;
-    last = d;
-  }
-  return true;
 }
 
 struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
@@ -353,12 +339,71 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
   // Dynamic area
   //===--------------------------------------------------------------------===//
 
+  /// Whether a value that is not a concatenation will be stored row-major
+  /// (or in an order equivalent to it), from its type and producer alone:
+  /// planned values by their region; computed 4-D values are channel-last
+  /// (inferLayout) unless a filter's gradient or an op on one.
+  static bool predictedRowMajor(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (RegionAttr r = getRegion(v))
+      return rowMajorEquivalent(type, r.getLayout());
+    if (type.getRank() != 4)
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getDialect() == nullptr ||
+        def->getDialect()->getNamespace() != "adagp")
+      return false; // nn ops may take a filter's [KH][KW][I][O] order
+    return rowMajorEquivalent(type, kNhwc);
+  }
+
+  /// The concatenations stored in their logical (row-major) order: the
+  /// largest set of 4-D concatenations each of which only reshapes and
+  /// concatenations of the set read, and whose operands are stored
+  /// row-major or are in the set. The predictor's samples [rows, 2, P, P]
+  /// (per layer the reorganised maps and a constant depth plane, then all
+  /// layers), flattened for the trunk's products: channel-last, a channel
+  /// concatenation writes one element per DRAM burst and the reshape
+  /// transposes it back. ShuffleNet's channel concatenations of
+  /// activations stay channel-last.
+  void chooseRowMajorConcats(Block &body) {
+    rowMajorConcats.clear();
+    for (Operation &op : body)
+      if (llvm::isa<nn::ConcatOp>(op) &&
+          cast<RankedTensorType>(op.getResult(0).getType()).getRank() == 4 &&
+          !op.getResult(0).use_empty())
+        rowMajorConcats.insert(&op);
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (Operation *c : SmallVector<Operation *>(rowMajorConcats.begin(),
+                                                   rowMajorConcats.end())) {
+        bool ok = llvm::all_of(c->getResult(0).getUsers(), [&](Operation *u) {
+          return llvm::isa<nn::ReshapeOp, nn::FlattenOp>(u) ||
+                 rowMajorConcats.contains(u);
+        });
+        ok = ok && llvm::all_of(c->getOperands(), [&](Value x) {
+               Operation *def = x.getDefiningOp();
+               return (def && rowMajorConcats.contains(def)) ||
+                      predictedRowMajor(x);
+             });
+        if (!ok) {
+          rowMajorConcats.erase(c);
+          changed = true;
+        }
+      }
+    }
+  }
+  llvm::SmallPtrSet<Operation *, 8> rowMajorConcats;
+
   /// The storage order of a value computed in a step.
   SmallVector<int64_t> inferLayout(OpResult v) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || type.getRank() != 4)
       return {};
     Operation *op = v.getOwner();
+    // Concatenations that only reshapes read: chooseRowMajorConcats.
+    if (rowMajorConcats.contains(op))
+      return {};
     // Filter gradients, computed or predicted, take the filters' order.
     if (llvm::isa<nn::Conv2DFilterGradOp, gp::ExpandPredictionOp>(op))
       return SmallVector<int64_t>(kHwio);
@@ -388,6 +433,7 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
 
   FailureOr<uint64_t> planFunction(func::FuncOp f, uint64_t base) {
     Block &body = f.getBody().front();
+    chooseRowMajorConcats(body);
     bool isEval = f->getAttrOfType<StringAttr>("accel.step").getValue() ==
                   "eval";
     // Op order and last uses.
@@ -429,9 +475,18 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         auto load = dyn_cast<ml_program::GlobalLoadOp>(other);
         if (!load || load.getGlobalAttr() != store.getGlobalAttr())
           continue;
-        for (Operation *user : load.getResult().getUsers())
-          if (index[user] > defIndex)
-            safe = false;
+        // Readers of the old value, also through reshapes and slices (which
+        // may share its region).
+        SmallVector<Value> values{load.getResult()};
+        while (!values.empty()) {
+          Value value = values.pop_back_val();
+          for (Operation *user : value.getUsers()) {
+            if (index[user] > defIndex)
+              safe = false;
+            if (llvm::isa<nn::ReshapeOp, nn::FlattenOp, nn::SliceOp>(user))
+              values.push_back(user->getResult(0));
+          }
+        }
         if (index[&other] > defIndex)
           safe = false;
       }
@@ -467,6 +522,12 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
       if (Operation *user = epilogueCandidate(&op))
         for (Value operand : op.getOperands())
           lastUse[operand] = std::max(lastUse.lookup(operand), index[user]);
+    // Likewise a predicted gradient's expansion, which the optimizer update
+    // that applies it computes (LowerOptimizer.cpp).
+    for (Operation &op : body)
+      if (Operation *update = expansionUpdate(&op))
+        for (Value operand : op.getOperands())
+          lastUse[operand] = std::max(lastUse.lookup(operand), index[update]);
 
     // ADA-GP's tensors (reorganised samples, the predictor's activations,
     // outputs and gradients, as LowerSteps phases them): class predictor.
@@ -519,13 +580,32 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         if (llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp>(op))
           cls = v.getResultNumber() == 0 ? isa::TensorClass::Weight
                                          : isa::TensorClass::OptimizerState;
+        // A contiguous slice lies inside its operand's region.
+        if (std::optional<int64_t> start = contiguousSliceStart(&op)) {
+          Value src = op.getOperand(0);
+          RegionAttr sr = getRegion(src);
+          auto st = cast<RankedTensorType>(src.getType());
+          if (sr && type.getElementType().isF32() &&
+              rowMajorEquivalent(st, sr.getLayout()) &&
+              rowMajorEquivalent(type, layout)) {
+            isa::TensorClass c;
+            isa::parseTensorClass(sr.getCls().str(), c);
+            regions.push_back(makeRegion(sr.getOffset() + 4 * uint64_t(*start),
+                                         deviceBytes(type), c, layout));
+            Value r = rootOf(src);
+            root[v] = r;
+            lastUse[r] = std::max(lastUse[r], lastUse.lookup(v));
+            any = true;
+            continue;
+          }
+        }
         // A reshape that keeps the storage order aliases its operand.
         if (llvm::isa<nn::ReshapeOp, nn::FlattenOp>(op)) {
           Value src = op.getOperand(0);
           RegionAttr sr = getRegion(src);
           auto st = cast<RankedTensorType>(src.getType());
-          if (sr && effectivelyRowMajor(st, sr.getLayout()) &&
-              effectivelyRowMajor(type, layout)) {
+          if (sr && rowMajorEquivalent(st, sr.getLayout()) &&
+              rowMajorEquivalent(type, layout)) {
             regions.push_back(makeRegion(sr.getOffset(), sr.getBytes(),
                                          [&] {
                                            isa::TensorClass c;
