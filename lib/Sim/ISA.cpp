@@ -562,6 +562,13 @@ bool readProgram(const uint8_t *data, size_t size, Program &program,
       err = "reserved word of the section table is not zero";
       return false;
     }
+    // One encoding per program: without sections it is version 1.
+    if (numSections == 0) {
+      err = fmt::format("a version {} program with no sections (a program "
+                        "without sections is version {})",
+                        kProgramVersion, kProgramVersionWithoutSections);
+      return false;
+    }
     p += 8;
     for (uint32_t s = 0; s < numSections; ++s) {
       if (end - p < 24) {

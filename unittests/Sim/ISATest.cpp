@@ -176,6 +176,14 @@ TEST(ISA, ProgramFileRoundTripAndValidation) {
   badOp[kProgramHeaderBytes + 3 * kInstructionBytes] = 0xff;
   EXPECT_FALSE(readProgram(badOp.data(), badOp.size(), back, err));
   EXPECT_NE(err.find("instruction #3"), std::string::npos) << err;
+  // The sectioned version with an empty section table is not the canonical
+  // encoding of a program without sections (the fuzzer's re-encoding
+  // invariant): rejected.
+  std::vector<uint8_t> emptyTable = bytes;
+  emptyTable[8] = uint8_t(kProgramVersion);
+  emptyTable.insert(emptyTable.end(), 8, 0);
+  EXPECT_FALSE(readProgram(emptyTable.data(), emptyTable.size(), back, err));
+  EXPECT_NE(err.find("no sections"), std::string::npos) << err;
 }
 
 TEST(ISA, BranchTargetOutsideProgramIsRejected) {
