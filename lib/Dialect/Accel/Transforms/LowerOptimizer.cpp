@@ -60,6 +60,38 @@ struct ExpansionGeometry {
 /// The scratchpad's top 32 elements: the scale, then the hyper-parameters.
 constexpr int64_t kReservedTop = 32;
 
+/// Scratchpad buffers of one `opt` (v only for Adam).
+struct OptBuffers {
+  int64_t param, grad, m, v, hp;
+};
+
+/// One block of an update: the parameter, the gradient (unless
+/// `gradOnChip`: already at `buf.grad`) and the state (`box` at byte offset
+/// `off` of their regions) in, `opt` over `n` elements, the new values out.
+void emitOptBlock(LoweringContext &ctx, const UpdateOperands &u,
+                  const DmaBox &box, uint64_t off, int64_t n,
+                  const OptBuffers &buf, bool gradOnChip) {
+  InstBuilder &ib = ctx.ib;
+  ib.load(ctx.addr(u.param) + off, buf.param, box, ctx.cls(u.param));
+  if (!gradOnChip)
+    ib.load(ctx.addr(u.grad) + off, buf.grad, box, ctx.cls(u.grad));
+  ib.load(ctx.addr(u.m) + off, buf.m, box, ctx.cls(u.m));
+  if (u.v)
+    ib.load(ctx.addr(u.v) + off, buf.v, box, ctx.cls(u.v));
+  isa::Instruction o = isa::makeInstruction(isa::Opcode::Opt, uint8_t(u.funct));
+  o.set(isa::opt::N, n)
+      .set(isa::opt::Param, buf.param)
+      .set(isa::opt::Grad, buf.grad)
+      .set(isa::opt::M, buf.m)
+      .set(isa::opt::V, u.v ? buf.v : 0)
+      .set(isa::opt::Hp, buf.hp);
+  ib.emit(o);
+  ib.store(ctx.addr(u.newParam) + off, buf.param, box, ctx.cls(u.newParam));
+  ib.store(ctx.addr(u.newM) + off, buf.m, box, ctx.cls(u.newM));
+  if (u.v)
+    ib.store(ctx.addr(u.newV) + off, buf.v, box, ctx.cls(u.newV));
+}
+
 std::optional<ExpansionGeometry>
 expansionGeometry(Operation *update, Operation *expand, LoweringContext &ctx) {
   auto e = cast<gp::ExpandPredictionOp>(expand);
@@ -133,8 +165,7 @@ LogicalResult emitPredictedUpdate(Operation *op, LoweringContext &ctx,
       int64_t cc = std::min(g.colsPerBlock, g.ci - c0);
       int64_t cols = cc * g.taps; // of each row
       int64_t base = (parity++ % 2) * g.buffers * block;
-      int64_t in = base, gc = base + block, pc = base + 2 * block,
-              mc = base + 3 * block, vc = base + 4 * block;
+      int64_t in = base, gc = base + block;
       ib.load(ctx.addr(rows) + 4 * uint64_t(k0 * g.width + c0 * g.taps), in,
               DmaBox::rows(kk, cols, g.width, cols), ctx.cls(rows));
       DmaBox box;
@@ -155,23 +186,10 @@ LogicalResult emitPredictedUpdate(Operation *op, LoweringContext &ctx,
         box.dim[2] = {g.taps, 0, 0, g.ci * g.k, cc * kk};
         off = 4 * uint64_t(k0 + c0 * g.k);
       }
-      ib.load(ctx.addr(u.param) + off, pc, box, ctx.cls(u.param));
-      ib.load(ctx.addr(u.m) + off, mc, box, ctx.cls(u.m));
-      if (u.v)
-        ib.load(ctx.addr(u.v) + off, vc, box, ctx.cls(u.v));
-      isa::Instruction o =
-          isa::makeInstruction(isa::Opcode::Opt, uint8_t(u.funct));
-      o.set(isa::opt::N, kk * cols)
-          .set(isa::opt::Param, pc)
-          .set(isa::opt::Grad, gc)
-          .set(isa::opt::M, mc)
-          .set(isa::opt::V, u.v ? vc : 0)
-          .set(isa::opt::Hp, hpChip);
-      ib.emit(o);
-      ib.store(ctx.addr(u.newParam) + off, pc, box, ctx.cls(u.newParam));
-      ib.store(ctx.addr(u.newM) + off, mc, box, ctx.cls(u.newM));
-      if (u.v)
-        ib.store(ctx.addr(u.newV) + off, vc, box, ctx.cls(u.newV));
+      emitOptBlock(ctx, u, box, off, kk * cols,
+                   OptBuffers{base + 2 * block, gc, base + 3 * block,
+                              base + 4 * block, hpChip},
+                   /*gradOnChip=*/true);
     }
   }
   return success();
@@ -255,24 +273,8 @@ LogicalResult emitUpdate(Operation *op, LoweringContext &ctx,
             vc = base + 3 * chunk;
     DmaBox box = DmaBox::contiguous(ec);
     uint64_t off = 4 * uint64_t(e0);
-    ib.load(ctx.addr(u.param) + off, pc, box, ctx.cls(u.param));
-    ib.load(ctx.addr(u.grad) + off, gc, box, ctx.cls(u.grad));
-    ib.load(ctx.addr(u.m) + off, mc, box, ctx.cls(u.m));
-    if (u.v)
-      ib.load(ctx.addr(u.v) + off, vc, box, ctx.cls(u.v));
-    isa::Instruction o =
-        isa::makeInstruction(isa::Opcode::Opt, uint8_t(u.funct));
-    o.set(isa::opt::N, ec)
-        .set(isa::opt::Param, pc)
-        .set(isa::opt::Grad, gc)
-        .set(isa::opt::M, mc)
-        .set(isa::opt::V, u.v ? vc : 0)
-        .set(isa::opt::Hp, hpChip);
-    ib.emit(o);
-    ib.store(ctx.addr(u.newParam) + off, pc, box, ctx.cls(u.newParam));
-    ib.store(ctx.addr(u.newM) + off, mc, box, ctx.cls(u.newM));
-    if (u.v)
-      ib.store(ctx.addr(u.newV) + off, vc, box, ctx.cls(u.newV));
+    emitOptBlock(ctx, u, box, off, ec, OptBuffers{pc, gc, mc, vc, hpChip},
+                 /*gradOnChip=*/false);
   }
   return success();
 }

@@ -580,40 +580,25 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         if (llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp>(op))
           cls = v.getResultNumber() == 0 ? isa::TensorClass::Weight
                                          : isa::TensorClass::OptimizerState;
-        // A contiguous slice lies inside its operand's region.
-        if (std::optional<int64_t> start = contiguousSliceStart(&op)) {
-          Value src = op.getOperand(0);
-          RegionAttr sr = getRegion(src);
-          auto st = cast<RankedTensorType>(src.getType());
-          if (sr && type.getElementType().isF32() &&
-              rowMajorEquivalent(st, sr.getLayout()) &&
-              rowMajorEquivalent(type, layout)) {
-            isa::TensorClass c;
-            isa::parseTensorClass(sr.getCls().str(), c);
-            regions.push_back(makeRegion(sr.getOffset() + 4 * uint64_t(*start),
-                                         deviceBytes(type), c, layout));
-            Value r = rootOf(src);
-            root[v] = r;
-            lastUse[r] = std::max(lastUse[r], lastUse.lookup(v));
-            any = true;
-            continue;
-          }
-        }
-        // A reshape that keeps the storage order aliases its operand.
-        if (llvm::isa<nn::ReshapeOp, nn::FlattenOp>(op)) {
+        // Views share their operand's region: a reshape that keeps the
+        // storage order (all of it), a contiguous slice (a run inside it).
+        std::optional<int64_t> viewStart;
+        if (llvm::isa<nn::ReshapeOp, nn::FlattenOp>(op))
+          viewStart = 0;
+        else if (type.getElementType().isF32())
+          viewStart = contiguousSliceStart(&op);
+        if (viewStart) {
           Value src = op.getOperand(0);
           RegionAttr sr = getRegion(src);
           auto st = cast<RankedTensorType>(src.getType());
           if (sr && rowMajorEquivalent(st, sr.getLayout()) &&
               rowMajorEquivalent(type, layout)) {
-            regions.push_back(makeRegion(sr.getOffset(), sr.getBytes(),
-                                         [&] {
-                                           isa::TensorClass c;
-                                           isa::parseTensorClass(
-                                               sr.getCls().str(), c);
-                                           return c;
-                                         }(),
-                                         layout));
+            isa::TensorClass c;
+            isa::parseTensorClass(sr.getCls().str(), c);
+            bool slice = llvm::isa<nn::SliceOp>(op);
+            regions.push_back(makeRegion(
+                sr.getOffset() + 4 * uint64_t(*viewStart),
+                slice ? deviceBytes(type) : sr.getBytes(), c, layout));
             Value r = rootOf(src);
             root[v] = r;
             lastUse[r] = std::max(lastUse[r], lastUse.lookup(v));
