@@ -51,10 +51,11 @@ module {
   // ADD: accel.gemm <tb, {{.*}}m = 2, k = 8, n = 4, phase = eval>
   // ADD-NOT: accel.vec
   // ADD: accel.store <dram = [[Q:0x[0-9a-f]+]], chip = {{.*}}, size = 8,
+  // The exp and the add after it are one fused element-wise loop.
   // ADD: accel.load <dram = [[S]], size = 8,
+  // ADD: accel.load <dram = [[Q]], {{.*}}size = 8,
   // ADD-NEXT: accel.vec exp
-  // ADD: accel.load <dram = [[Q]], size = 8,
-  // ADD: accel.vec add <rows = 1, cols = 8,
+  // ADD-NEXT: accel.vec add <rows = 1, cols = 8,
   func.func @eval_step(%x: tensor<2x8xf32> {onnx.name = "input"}) -> tensor<2x4xf32> {
     %w = ml_program.global_load @w : tensor<4x8xf32>
     %p = nn.gemm %x, %w {trans_b = true} : tensor<2x8xf32>, tensor<4x8xf32>

@@ -14,14 +14,15 @@
 // CHECK-DAG: ml_program.global private mutable @adagp.predictor.baseline.fs9({{.*}}) : tensor<2x9xf32> {{.*}}class = "predictor"
 
 // CHECK-LABEL: accel.program @gp_step
-// The reorganisation: per image and channel, adaptive average pooling to
-// 4x4 on the channel-last tile; column sums over the images give the batch
-// sums [16][2], which one strided pass scales by 1/N and transposes into
-// the samples [2][16]; then the samples are divided by their RMS.
+// The reorganisation: a column sum over the images of the channel-last
+// tile gives the batch sums [4*4][2], adaptive average pooling to 4x4 runs
+// once on them, and one strided pass scales the pooled sums [16][2] by 1/N
+// and transposes them into the samples [2][16]; then the samples are
+// divided by their RMS.
 // CHECK: accel.load <dram = [[ACT:0x[0-9a-f]+]], chip = [[IN:0x[0-9a-f]+]], size = 64, {{.*}}tensor_class = activation, phase = reorg>
-// CHECK-NEXT: accel.pool adaptive_avg <n = 2, h = 4, w = 4, c = 2, oh = 4, ow = 4, in = [[IN]], out = [[POOLED:0x[0-9a-f]+]], phase = reorg>
-// CHECK-NEXT: accel.vec colsum <rows = 2, cols = 32, d = [[T:0x[0-9a-f]+]], d_cs = 1, a = [[POOLED]], a_rs = 32, a_cs = 1, phase = reorg>
-// CHECK-NEXT: accel.vec muli <rows = 16, cols = 2, d = 0x0, d_rs = 1, d_cs = 16, a = [[T]], a_rs = 2, a_cs = 1, imm = 5.000000e-01, phase = reorg>
+// CHECK-NEXT: accel.vec colsum <rows = 2, cols = 32, d = [[T:0x[0-9a-f]+]], d_cs = 1, a = [[IN]], a_rs = 32, a_cs = 1, phase = reorg>
+// CHECK-NEXT: accel.pool adaptive_avg <n = 1, h = 4, w = 4, c = 2, oh = 4, ow = 4, in = [[T]], out = [[POOLED:0x[0-9a-f]+]], phase = reorg>
+// CHECK-NEXT: accel.vec muli <rows = 16, cols = 2, d = 0x0, d_rs = 1, d_cs = 16, a = [[POOLED]], a_rs = 2, a_cs = 1, imm = 5.000000e-01, phase = reorg>
 // CHECK-NEXT: accel.vec rowsumsq <rows = 1, cols = 32, d = [[S:0x[0-9a-f]+]], a_cs = 1, phase = reorg>
 // CHECK-NEXT: accel.vec muli <rows = 1, cols = 1, d = [[S]], d_cs = 1, a = [[S]], a_cs = 1, imm = 3.125000e-02, phase = reorg>
 // CHECK-NEXT: accel.vec addi <rows = 1, cols = 1, d = [[S]], d_cs = 1, a = [[S]], a_cs = 1, imm = 9.99999996E-13, phase = reorg>

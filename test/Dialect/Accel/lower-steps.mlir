@@ -32,14 +32,12 @@
 // The filter [KH][KW][I][O] is the GEMM's B, 9 x 2.
 // CHECK: accel.load <chip = 0x240, size = 2, {{.*}}tensor_class = weight
 // CHECK-NEXT: accel.gemm <a = 0x0, lda = 9, b = 0x240, ldb = 2, c = 0x800000, ldc = 2, m = 32, k = 9, n = 2, phase = eval>
-// The result tile goes back channel-last.
-// CHECK: accel.store <dram = [[CONV:0x[0-9a-f]+]], chip = 0x800000, size = 2, {{.*}}tensor_class = activation
-// ReLU streams through the vector unit.
-// CHECK: accel.load <dram = [[CONV]], size = 64,
-// CHECK-NEXT: accel.vec relu <rows = 1, cols = 64, d = 0x8000, d_rs = 64, d_cs = 1, a_cs = 1, phase = eval>
-// CHECK-NEXT: accel.dmacfg store.d12
-// CHECK-NEXT: accel.dmacfg store.d34
-// CHECK-NEXT: accel.store <dram = [[RELU:0x[0-9a-f]+]], chip = 0x8000, size = 64,
+// The ReLU, the convolution's only user, is its epilogue: applied to the
+// accumulator tile, which goes back channel-last as the ReLU's result; the
+// convolution's own result is never stored.
+// CHECK-NEXT: accel.vec relu <rows = 32, cols = 2, d = 0x800000, d_rs = 2, d_cs = 1, a = 0x800000, a_rs = 2, a_cs = 1, phase = eval>
+// CHECK: accel.store <dram = [[RELU:0x[0-9a-f]+]], chip = 0x800000, size = 2, {{.*}}tensor_class = activation
+// CHECK-NOT: accel.vec relu
 // Flattening channel-last data into NCHW order: a strided store.
 // CHECK: accel.load <dram = [[RELU]], size = 64,
 // CHECK: accel.dmacfg store.d12 <size_a = 2, dstride_a = 16, cstride_a = 1, size_b = 2, dstride_b = 32, cstride_b = 32, phase = eval>

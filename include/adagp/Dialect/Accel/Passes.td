@@ -22,7 +22,11 @@ def AccelPlanDram : Pass<"accel-plan-dram", "::mlir::ModuleOp"> {
     function gets a region for its live range, reusing the space of tensors
     that died (first fit over the op order). Results stored back into a
     global (`ml_program.global_store`) take the global's own region when no
-    later op reads the old value, so optimizer updates happen in place.
+    later op reads the old value, so optimizer updates happen in place; so
+    do element-wise results of the global's type that read it element for
+    element (the predictor's running baseline). Everything a fused
+    element-wise group reads (docs/accel-compiler.md; one chunk loop at the
+    group's first op) stays live until the group's last op.
     Reshapes that do not change the storage order alias their operand.
 
     Each region is an `#accel.region` recording its offset, size, tensor
@@ -93,8 +97,13 @@ def AccelLowerSteps : Pass<"accel-lower-steps", "::mlir::ModuleOp"> {
     double-buffered implicit GEMM on the array; activations, pooling,
     batch normalisation, the loss and optimizer updates on the vector unit
     and the pooling, cross-entropy and optimizer instructions; the step
-    counter and learning-rate schedule on the scalar core). Dependency flags
-    are left for `--accel-insert-tokens`; DMA descriptors are set before
+    counter and learning-rate schedule on the scalar core), except where ops
+    are fused: an nn.relu or nn.add after a matrix product is its epilogue,
+    a product summed by rows is computed by the sum, a predicted gradient's
+    expansion by the update that applies it, and consecutive element-wise
+    ops of one result type (also after a batch normalisation's last pass)
+    run as one chunk loop that stores only what is read after it.
+    Dependency flags are left for `--accel-insert-tokens`; DMA descriptors are set before
     every DMA and thinned out by `--accel-elide-dmacfg`.
 
     ```mlir

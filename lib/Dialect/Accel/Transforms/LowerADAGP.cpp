@@ -1,10 +1,10 @@
 //===- LowerADAGP.cpp - ADA-GP's tensor reorganisation and prediction -----===//
 //
-// adagp.reorganize: per image, the `pool adaptive_avg` instruction reduces a
-// channel-last tile [nb][H][W][cb] to [nb][P][P][cb]; a column sum over the
-// images (accumulated across image chunks) gives the batch sum [P*P][C]; one
-// vector pass scales it by 1/N and transposes it into the sample layout
-// [C][P*P]. A linear layer's output [N][F] is summed over N the same way
+// adagp.reorganize: a column sum over the images of channel-last tiles
+// [nb][H][W][cb] (accumulated across image chunks) gives the batch sum
+// [H][W][cb]; the `pool adaptive_avg` instruction reduces it to [P][P][cb]
+// once; one vector pass scales it by 1/N and transposes it into the sample
+// layout [C][P*P]. A linear layer's output [N][F] is summed over N the same way
 // and its mean broadcast over the P*P map. With `normalize`, the samples are
 // multiplied by rsqrt(mean of squares + 1e-12), computed on chip.
 //
@@ -69,60 +69,66 @@ LogicalResult lowerReorganize(Operation *op, LoweringContext &ctx) {
   if (h > 4096 || w > 4096 || p > 4096)
     return op->emitError("image or pooled size exceeds the pool "
                          "instruction's fields (4096)");
-  // Scratchpad: samples R [C][PP], batch sums T [PP][C] (conv) or [C], one
-  // element for the norm, then two buffers of input + pooled tiles.
-  int64_t tElems = conv ? pp * c : c;
-  int64_t rAddr = 0, tAddr = pp * c, sAddr = tAddr + tElems;
-  int64_t fixed = sAddr + 16;
-  int64_t budget = (ctx.spadElems() - fixed) / 2;
   if (pp > 2047 || c > 65535)
     return op->emitError("reorganization of ")
            << c << " channels into " << p << "x" << p
            << " samples exceeds the vector unit's strides";
+  // Scratchpad: samples R [C][PP]; for a channel block of cb channels the
+  // batch sums S [H*W][cb] and their pooled map Q [PP][cb] (conv; a linear
+  // layer's sums T [C] take S's place); one element for the norm; then two
+  // buffers of input tiles.
+  int64_t hw = h * w;
+  int64_t cb = c;
+  auto fixedFor = [&](int64_t cb) {
+    return pp * c + (conv ? hw * cb + pp * cb : c) + 16;
+  };
+  if (conv)
+    while (cb > 1 && (hw * cb > 65535 || pp * cb > 65535 ||
+                      fixedFor(cb) + 2 * hw * cb > ctx.spadElems()))
+      cb = (cb + 1) / 2;
+  int64_t rAddr = 0, tAddr = pp * c;
+  int64_t qAddr = tAddr + (conv ? hw * cb : c);
+  int64_t sAddr = qAddr + (conv ? pp * cb : 0);
+  int64_t fixed = fixedFor(cb);
+  int64_t budget = (ctx.spadElems() - fixed) / 2;
   InstBuilder &ib = ctx.ib;
   isa::TensorClass cls = ctx.cls(x);
   unsigned parity = 0;
   if (conv) {
-    // Per image and channel: H*W inputs and P*P pooled outputs.
-    int64_t per = h * w + pp;
-    int64_t cb = c;
-    while (cb > 1 && (per * cb > budget || pp * cb > 65535))
-      cb = (cb + 1) / 2;
-    if (budget <= 0 || per * cb > budget)
+    // The batch is summed first (a column sum over the images, accumulated
+    // across image chunks) and the sum pooled once per channel block: the
+    // pool then runs on one map instead of N (a 1x1 map spread to P x P,
+    // RegNet's squeeze-excitation layers, cost N times the column sum).
+    if (budget <= 0 || hw * cb > budget || hw * cb > 65535)
       return op->emitError("one channel of one image (")
-             << per * 4 << " bytes, double-buffered) and the samples ("
+             << hw * 4 << " bytes, double-buffered) and the samples ("
              << fixed * 4 << " bytes) do not fit the scratchpad of "
              << ctx.spadElems() * 4 << " bytes";
-    int64_t nb = std::max<int64_t>(
-        1, std::min<int64_t>({n, budget / (per * cb), 65535}));
+    int64_t nb =
+        std::max<int64_t>(1, std::min<int64_t>({n, budget / (hw * cb), 65535}));
     for (int64_t c0 = 0; c0 < c; c0 += cb) {
       int64_t cc = std::min(cb, c - c0);
       for (int64_t n0 = 0; n0 < n; n0 += nb) {
         int64_t nn = std::min(nb, n - n0);
-        int64_t base = fixed + (parity++ % 2) * budget;
-        int64_t in = base, out = base + nb * h * w * cb;
+        int64_t in = fixed + (parity++ % 2) * budget;
         DmaBox box;
-        if (cc == c && nn * h * w * c <= 65536) {
-          box = DmaBox::contiguous(nn * h * w * c);
+        if (cc == c && nn * hw * c <= 65536) {
+          box = DmaBox::contiguous(nn * hw * c);
         } else {
           box.dim[0] = {cc, 0, 0, 1, 1};
-          box.dim[1] = {h * w, 0, 0, c, cc};
-          box.dim[2] = {nn, 0, 0, h * w * c, h * w * cc};
+          box.dim[1] = {hw, 0, 0, c, cc};
+          box.dim[2] = {nn, 0, 0, hw * c, hw * cc};
         }
-        ib.load(rx.getOffset() + 4 * uint64_t(n0 * h * w * c + c0), in, box,
-                cls);
-        ib.emit(poolInstruction(nn, h, w, cc, p, in, out));
-        // The block's batch sums at T + c0*PP, [PP][cc]: rows of the
-        // column sum are images, columns the (q, j) pairs.
-        ib.vec(n0 == 0 ? VecFunct::ColSum : VecFunct::ColSumAcc, nn, pp * cc,
-               View{tAddr + c0 * pp, 0, 1}, View{out, pp * cc, 1});
+        ib.load(rx.getOffset() + 4 * uint64_t(n0 * hw * c + c0), in, box, cls);
+        // S [H*W][cc] += the images' maps: rows of the column sum are
+        // images, columns the (pixel, channel) pairs.
+        ib.vec(n0 == 0 ? VecFunct::ColSum : VecFunct::ColSumAcc, nn, hw * cc,
+               View{tAddr, 0, 1}, View{in, hw * cc, 1});
       }
-    }
-    // Samples R[c0 + j][q] = T[c0*PP + q*cc + j] / N.
-    for (int64_t c0 = 0; c0 < c; c0 += cb) {
-      int64_t cc = std::min(cb, c - c0);
+      ib.emit(poolInstruction(1, h, w, cc, p, tAddr, qAddr));
+      // Samples R[c0 + j][q] = Q[q*cc + j] / N.
       ib.vec(VecFunct::MulImm, pp, cc, View{rAddr + c0 * pp, 1, pp},
-             View{tAddr + c0 * pp, cc, 1}, View{0, 0, 0}, float(1.0 / n));
+             View{qAddr, cc, 1}, View{0, 0, 0}, float(1.0 / n));
     }
   } else {
     int64_t nb = std::max<int64_t>(1, std::min<int64_t>(n, budget / c));

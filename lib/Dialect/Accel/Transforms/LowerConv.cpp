@@ -150,8 +150,11 @@ LogicalResult lowerConvForward(Operation *op, LoweringContext &ctx) {
   if (depthwiseOnVectorUnit(g, ctx.cfg))
     return lowerDepthwise(op, g, ctx);
   Nhwc x{ctx.addr(conv.getInput()), g.h, g.w, g.c, ctx.cls(conv.getInput())};
-  Nhwc y{ctx.addr(conv.getResult()), g.oh, g.ow, g.o,
-         ctx.cls(conv.getResult())};
+  // A ReLU that only this convolution feeds is applied to the tile, and
+  // the tile stored as the ReLU's result (epilogueCandidate).
+  Operation *relu = fusedEpilogue(op, ctx);
+  Value stored = relu ? relu->getResult(0) : Value(conv.getResult());
+  Nhwc y{ctx.addr(stored), g.oh, g.ow, g.o, ctx.cls(stored)};
   uint64_t wAddr = ctx.addr(conv.getFilter());
   isa::TensorClass wCls = ctx.cls(conv.getFilter());
   Value bias = conv.getBias();
@@ -211,6 +214,9 @@ LogicalResult lowerConvForward(Operation *op, LoweringContext &ctx) {
         ib.vec(isa::VecFunct::Add, pixels, n.size, View{acc, ldc, 1},
                View{acc, ldc, 1}, View{scratch, 0, 1});
       }
+      if (relu)
+        ib.vec(isa::VecFunct::Relu, pixels, n.size, View{acc, ldc, 1},
+               View{acc, ldc, 1});
       storePixels(ib, y, rowSpan(m, g.oh), g.oh, g.ow, 0, 0, 1, 1, o0 + n.begin,
                   n.size, acc, ldc);
     };

@@ -10,6 +10,16 @@
 // view (`b_rs = 0`) and a squeeze-excitation scale [N, C, 1, 1] a
 // per-image one.
 //
+// Fused groups (findElementwiseGroups): consecutive element-wise ops of one
+// result type that read what an earlier op of the run reads or computes run
+// as one such loop. Each external operand's chunk is loaded once, every op
+// writes its own tile, and only the results read after the group are
+// stored: the predictor's baseline update b + k * (t - b) reads t and b and
+// writes b (in place, --accel-plan-dram), where four loops read six and
+// wrote four tensors. A batch normalisation's last pass may lead a group
+// (LowerNorm.cpp), so the ReLU, residual sum or SiLU after it costs no DRAM
+// traffic of its own.
+//
 // Reductions collapse the input's storage into kept and reduced dimensions
 // and use the column (`colsum_acc`) or row (`rowsum`) reductions.
 //
@@ -19,7 +29,13 @@
 
 #include "adagp/Dialect/NN/NNOps.h"
 
+#include "adagp/Dialect/Train/TrainDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <numeric>
 
 using namespace mlir;
 
@@ -129,25 +145,59 @@ bool planStream(
   return true;
 }
 
-struct StreamOperand {
-  Value value;
-};
-
 /// Emits the chunk loop. `body` receives the on-chip views of the operands
 /// and of the result tile and the chunk's rows x cols.
 using ChunkBody = std::function<void(InstBuilder &, ArrayRef<View> in, View out,
                                      int64_t rows, int64_t cols)>;
 
-LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
-                                ArrayRef<Value> inputs, Value result,
-                                ChunkBody body) {
-  auto outType = cast<RankedTensorType>(result.getType());
+/// Loads operand `v`'s part of chunk (o, rows r0..r0+rc) to `chip` and
+/// returns its on-chip view (stride 0 along the dimensions it broadcasts
+/// over).
+View loadChunk(LoweringContext &ctx, Value v, const std::array<int64_t, 3> &s,
+               int64_t o, int64_t r0, int64_t rc, int64_t cols, int64_t chip) {
+  bool hasRows = s[1] != 0 && rc > 1, hasCols = s[2] != 0;
+  int64_t lc = hasCols ? cols : 1, lr = hasRows ? rc : 1;
+  DmaBox box;
+  if (hasCols && s[2] == 1 && (!hasRows || s[1] == cols)) {
+    box = DmaBox::contiguous(lr * lc);
+  } else {
+    box.dim[0] = {lc, 0, 0, hasCols ? s[2] : 0, 1};
+    box.dim[1] = {lr, 0, 0, s[1], lc};
+  }
+  uint64_t src = ctx.addr(v) + 4 * uint64_t(o * s[0] + r0 * s[1]);
+  ctx.ib.load(src, chip, box, ctx.cls(v));
+  return View{chip, hasRows ? lc : 0, hasCols ? 1 : 0};
+}
+
+/// Plans the stream of a result of type `outType` stored in `outLayout`
+/// whose chunks read `inputs`; fails when the broadcast pattern has more
+/// than three dimensions.
+bool planFor(LoweringContext &ctx, RankedTensorType outType,
+             ArrayRef<int64_t> outLayout, ArrayRef<Value> inputs,
+             StreamPlan &plan) {
   SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> ops;
   for (Value v : inputs)
     ops.push_back(
         {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
+  return planStream(outType.getShape(), outLayout, ops, plan);
+}
+
+/// Rows per chunk when each of `tiles` double-buffered tiles holds
+/// `capacity` elements.
+int64_t chunkRowsFor(int64_t capacity, int64_t rows, int64_t cols) {
+  // Dense operands move as one run per chunk, which the DMA's 16-bit size
+  // field limits to 65536 elements.
+  int64_t chunkRows = std::max<int64_t>(
+      1, std::min<int64_t>({capacity / cols, 65536 / cols, 65536}));
+  return std::min(chunkRows, rows);
+}
+
+LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
+                                ArrayRef<Value> inputs, Value result,
+                                ChunkBody body) {
+  auto outType = cast<RankedTensorType>(result.getType());
   StreamPlan plan;
-  if (!planStream(outType.getShape(), ctx.layout(result), ops, plan))
+  if (!planFor(ctx, outType, ctx.layout(result), inputs, plan))
     return op->emitError("broadcast pattern not supported on the "
                          "accelerator");
   int64_t outer = plan.size[0], rows = plan.size[1], cols = plan.size[2];
@@ -161,11 +211,7 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
     return op->emitError("rows of ")
            << cols << " elements do not fit the scratchpad (" << capacity
            << " elements per tile)";
-  // Dense operands move as one run per chunk, which the DMA's 16-bit size
-  // field limits to 65536 elements.
-  int64_t chunkRows = std::max<int64_t>(
-      1, std::min<int64_t>({capacity / cols, 65536 / cols, 65536}));
-  chunkRows = std::min(chunkRows, rows);
+  int64_t chunkRows = chunkRowsFor(capacity, rows, cols);
   // Buffer placement: [parity][tile], each `capacity` elements.
   InstBuilder &ib = ctx.ib;
   int64_t parity = 0;
@@ -175,22 +221,9 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
       int64_t base = parity * tiles * capacity;
       parity ^= 1;
       SmallVector<View> views;
-      for (auto [i, v] : llvm::enumerate(inputs)) {
-        const auto &s = plan.strides[i];
-        int64_t chip = base + int64_t(i) * capacity;
-        bool hasRows = s[1] != 0 && rc > 1, hasCols = s[2] != 0;
-        int64_t lc = hasCols ? cols : 1, lr = hasRows ? rc : 1;
-        DmaBox box;
-        if (hasCols && s[2] == 1 && (!hasRows || s[1] == cols)) {
-          box = DmaBox::contiguous(lr * lc);
-        } else {
-          box.dim[0] = {lc, 0, 0, hasCols ? s[2] : 0, 1};
-          box.dim[1] = {lr, 0, 0, s[1], lc};
-        }
-        uint64_t src = ctx.addr(v) + 4 * uint64_t(o * s[0] + r0 * s[1]);
-        ib.load(src, chip, box, ctx.cls(v));
-        views.push_back(View{chip, hasRows ? lc : 0, hasCols ? 1 : 0});
-      }
+      for (auto [i, v] : llvm::enumerate(inputs))
+        views.push_back(loadChunk(ctx, v, plan.strides[i], o, r0, rc, cols,
+                                  base + int64_t(i) * capacity));
       int64_t outChip = base + int64_t(inputs.size()) * capacity;
       body(ib, views, View{outChip, cols, 1}, rc, cols);
       DmaBox box = DmaBox::rows(rc, cols, outSt[1], cols);
@@ -201,74 +234,116 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
   return success();
 }
 
-/// A unary op: one vector function, optionally with an immediate.
-LowerFn unary(VecFunct f, std::function<float(Operation *)> imm = nullptr) {
-  return [f, imm](Operation *op, LoweringContext &ctx) {
-    float v = imm ? imm(op) : 0.0f;
-    return streamElementwise(
-        op, ctx, {op->getOperand(0)}, op->getResult(0),
-        [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
-            int64_t cols) { ib.vec(f, rows, cols, out, in[0], {}, v); });
-  };
+/// What one element-wise op computes on a chunk: the operands it reads and
+/// the vector instructions. The body may use its result tile as scratch but
+/// never writes its operands' tiles, which other ops of a fused group may
+/// still read.
+struct ElementwiseKernel {
+  SmallVector<Value, 2> inputs;
+  ChunkBody body;
+};
+
+ElementwiseKernel unaryKernel(Value x, VecFunct f, float imm = 0) {
+  return {
+      {x},
+      [f, imm](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+               int64_t cols) { ib.vec(f, rows, cols, out, in[0], {}, imm); }};
 }
 
 /// A binary op, with an immediate form when the second operand is a scalar
 /// constant (x + c is `addi`, x * c `muli`, ...).
-LowerFn binary(VecFunct f) {
-  return [f](Operation *op, LoweringContext &ctx) -> LogicalResult {
-    Value lhs = op->getOperand(0), rhs = op->getOperand(1);
-    if (std::optional<double> c = constantScalar(rhs)) {
-      std::optional<std::pair<VecFunct, float>> immForm;
-      switch (f) {
-      case VecFunct::Add:
-        immForm = {VecFunct::AddImm, float(*c)};
-        break;
-      case VecFunct::Sub:
-        immForm = {VecFunct::AddImm, float(-*c)};
-        break;
-      case VecFunct::Mul:
-        immForm = {VecFunct::MulImm, float(*c)};
-        break;
-      case VecFunct::Max:
-        immForm = {VecFunct::MaxImm, float(*c)};
-        break;
-      case VecFunct::Min:
-        immForm = {VecFunct::MinImm, float(*c)};
-        break;
-      default:
-        break;
-      }
-      if (immForm &&
-          numElements(lhs.getType()) == numElements(op->getResult(0).getType()))
-        return streamElementwise(op, ctx, {lhs}, op->getResult(0),
-                                 [&](InstBuilder &ib, ArrayRef<View> in,
-                                     View out, int64_t rows, int64_t cols) {
-                                   ib.vec(immForm->first, rows, cols, out,
-                                          in[0], {}, immForm->second);
-                                 });
+ElementwiseKernel binaryKernel(Operation *op, VecFunct f) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  if (std::optional<double> c = constantScalar(rhs);
+      c &&
+      numElements(lhs.getType()) == numElements(op->getResult(0).getType())) {
+    switch (f) {
+    case VecFunct::Add:
+      return unaryKernel(lhs, VecFunct::AddImm, float(*c));
+    case VecFunct::Sub:
+      return unaryKernel(lhs, VecFunct::AddImm, float(-*c));
+    case VecFunct::Mul:
+      return unaryKernel(lhs, VecFunct::MulImm, float(*c));
+    case VecFunct::Max:
+      return unaryKernel(lhs, VecFunct::MaxImm, float(*c));
+    case VecFunct::Min:
+      return unaryKernel(lhs, VecFunct::MinImm, float(*c));
+    default:
+      break;
     }
-    return streamElementwise(
-        op, ctx, {lhs, rhs}, op->getResult(0),
-        [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
-            int64_t cols) { ib.vec(f, rows, cols, out, in[0], in[1]); });
-  };
+  }
+  return {{lhs, rhs},
+          [f](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+              int64_t cols) { ib.vec(f, rows, cols, out, in[0], in[1]); }};
 }
 
-LogicalResult lowerClip(Operation *op, LoweringContext &ctx) {
-  auto clip = cast<nn::ClipOp>(op);
-  float lo = float(clip.getMin().convertToDouble()),
-        hi = float(clip.getMax().convertToDouble());
-  return streamElementwise(
-      op, ctx, {clip.getInput()}, clip.getResult(),
-      [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
-          int64_t cols) {
-        ib.vec(VecFunct::MaxImm, rows, cols, out, in[0], {}, lo);
-        ib.vec(VecFunct::MinImm, rows, cols, out, out, {}, hi);
-      });
+/// Activation gradients take (grad, value); the vector unit's take
+/// A = value, B = grad.
+ElementwiseKernel gradKernel(Operation *op, VecFunct f, float imm = 0) {
+  return {{op->getOperand(0), op->getOperand(1)},
+          [f, imm](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+                   int64_t cols) {
+            ib.vec(f, rows, cols, out, in[1], in[0], imm);
+          }};
+}
+
+float attrFloat(FloatAttr a) { return float(a.getValueAsDouble()); }
+
+/// A chunk-streamed op's kernel, if `op` is one (structural).
+std::optional<ElementwiseKernel> kernelOf(Operation *op) {
+  using VF = VecFunct;
+  return llvm::TypeSwitch<Operation *, std::optional<ElementwiseKernel>>(op)
+      .Case([](nn::ReluOp o) { return unaryKernel(o.getInput(), VF::Relu); })
+      .Case([](nn::SigmoidOp o) {
+        return unaryKernel(o.getInput(), VF::Sigmoid);
+      })
+      .Case([](nn::TanhOp o) { return unaryKernel(o.getInput(), VF::Tanh); })
+      .Case([](nn::ExpOp o) { return unaryKernel(o.getInput(), VF::Exp); })
+      .Case([](nn::LogOp o) { return unaryKernel(o.getInput(), VF::Log); })
+      .Case([](nn::SqrtOp o) { return unaryKernel(o.getInput(), VF::Sqrt); })
+      .Case([](nn::ErfOp o) { return unaryKernel(o.getInput(), VF::Erf); })
+      .Case([](nn::NegOp o) { return unaryKernel(o.getInput(), VF::Neg); })
+      .Case([](nn::AbsOp o) { return unaryKernel(o.getInput(), VF::Abs); })
+      .Case([](nn::ReciprocalOp o) {
+        return unaryKernel(o.getInput(), VF::Recip);
+      })
+      .Case([](nn::ScaleOp o) {
+        return unaryKernel(o.getInput(), VF::MulImm,
+                           attrFloat(o.getFactorAttr()));
+      })
+      .Case([](nn::LeakyReluOp o) {
+        return unaryKernel(o.getInput(), VF::LeakyRelu,
+                           attrFloat(o.getAlphaAttr()));
+      })
+      .Case([](nn::ClipOp o) -> std::optional<ElementwiseKernel> {
+        float lo = attrFloat(o.getMinAttr()), hi = attrFloat(o.getMaxAttr());
+        return ElementwiseKernel{
+            {o.getInput()},
+            [lo, hi](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
+                     int64_t cols) {
+              ib.vec(VecFunct::MaxImm, rows, cols, out, in[0], {}, lo);
+              ib.vec(VecFunct::MinImm, rows, cols, out, out, {}, hi);
+            }};
+      })
+      .Case([](nn::AddOp o) { return binaryKernel(o, VF::Add); })
+      .Case([](nn::SubOp o) { return binaryKernel(o, VF::Sub); })
+      .Case([](nn::MulOp o) { return binaryKernel(o, VF::Mul); })
+      .Case([](nn::DivOp o) { return binaryKernel(o, VF::Div); })
+      .Case([](nn::MaxOp o) { return binaryKernel(o, VF::Max); })
+      .Case([](nn::MinOp o) { return binaryKernel(o, VF::Min); })
+      .Case([](nn::ReluGradOp o) { return gradKernel(o, VF::ReluGrad); })
+      .Case([](nn::SigmoidGradOp o) { return gradKernel(o, VF::SigmoidGrad); })
+      .Case([](nn::TanhGradOp o) { return gradKernel(o, VF::TanhGrad); })
+      .Case([](nn::LeakyReluGradOp o) {
+        return gradKernel(o, VF::LeakyReluGrad, attrFloat(o.getAlphaAttr()));
+      })
+      .Default([](Operation *) { return std::nullopt; });
 }
 
 /// grad * (lo <= x <= hi). max(x, lo) == x is x >= lo and min(x, hi) == x
 /// is x <= hi, both exact, so the mask matches the reference bit for bit.
+/// (Not a kernel of fused groups: it needs a second scratch tile and uses
+/// its gradient operand's.)
 LogicalResult lowerClipGrad(Operation *op, LoweringContext &ctx) {
   auto g = cast<nn::ClipGradOp>(op);
   float lo = float(g.getMin().convertToDouble()),
@@ -287,6 +362,134 @@ LogicalResult lowerClipGrad(Operation *op, LoweringContext &ctx) {
         ib.vec(VecFunct::Mul, rows, cols, out, out, grad);
       });
 }
+
+/// What a group member reads per chunk: a batch normalisation leading a
+/// group reads its input (its statistics are computed before the loop).
+SmallVector<Value, 2> chunkInputs(Operation *op) {
+  if (auto bn = dyn_cast<nn::BatchNormTrainOp>(op))
+    return {bn.getInput()};
+  return kernelOf(op)->inputs;
+}
+
+/// Tiles a fused group needs per chunk: one per external operand and one
+/// per op (its result).
+int64_t groupTiles(ArrayRef<Operation *> ops) {
+  DenseSet<Value> produced, external;
+  for (Operation *op : ops) {
+    for (Value in : chunkInputs(op))
+      if (!produced.contains(in))
+        external.insert(in);
+    produced.insert(op->getResult(0));
+  }
+  return int64_t(external.size() + ops.size());
+}
+
+/// At most this many tiles per chunk: a chunk of a wide result keeps whole
+/// rows in each.
+constexpr int64_t kMaxGroupTiles = 10;
+
+} // namespace
+
+FailureOr<bool> lowerElementwiseGroup(ArrayRef<Operation *> ops,
+                                      LoweringContext &ctx,
+                                      const GroupLeader *leader) {
+  SmallVector<ElementwiseKernel> kernels;
+  DenseMap<Value, int64_t> producedBy; // result -> op index
+  SmallVector<Value> external;
+  DenseMap<Value, int64_t> externalIndex;
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    if (i == 0 && leader)
+      kernels.push_back({leader->inputs, leader->body});
+    else
+      kernels.push_back(*kernelOf(op));
+    for (Value in : kernels.back().inputs)
+      if (!producedBy.count(in) && !externalIndex.count(in)) {
+        externalIndex[in] = int64_t(external.size());
+        external.push_back(in);
+      }
+    producedBy[op->getResult(0)] = int64_t(i);
+  }
+  // The results read after the group: stored, all in one order.
+  DenseSet<Operation *> members(ops.begin(), ops.end());
+  SmallVector<int64_t> outputs;
+  for (auto [i, op] : llvm::enumerate(ops))
+    if (llvm::any_of(op->getResult(0).getUsers(),
+                     [&](Operation *u) { return !members.contains(u); }))
+      outputs.push_back(int64_t(i));
+  if (outputs.empty())
+    return false;
+  Value first = ops[outputs.front()]->getResult(0);
+  ArrayRef<int64_t> layout = ctx.layout(first);
+  for (int64_t i : outputs)
+    if (ctx.layout(ops[i]->getResult(0)) != layout)
+      return false;
+  StreamPlan plan;
+  auto type = cast<RankedTensorType>(first.getType());
+  SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> planned;
+  for (Value v : external)
+    planned.push_back(
+        {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
+  // A leader's per-channel vectors are rows of one column per channel: a
+  // per-channel operand in the plan keeps the channels the columns.
+  if (leader)
+    planned.push_back({leader->columnShape, {}});
+  if (!planStream(type.getShape(), layout, planned, plan))
+    return false;
+  int64_t outer = plan.size[0], rows = plan.size[1], cols = plan.size[2];
+  const auto &outSt = plan.strides.back();
+  if (cols > 1 && outSt[2] != 1)
+    return false;
+  if (leader) {
+    const auto &st = plan.strides[external.size()];
+    if (st[0] != 0 || st[1] != 0 || st[2] != 1 ||
+        cols != std::accumulate(leader->columnShape.begin(),
+                                leader->columnShape.end(), int64_t(1),
+                                std::multiplies<int64_t>()))
+      return false;
+  }
+  int64_t tiles = int64_t(external.size() + ops.size());
+  int64_t capacity =
+      (leader ? leader->spadLimit : ctx.spadElems()) / (2 * tiles);
+  if (cols > capacity || cols > 65536)
+    return false;
+  int64_t chunkRows = chunkRowsFor(capacity, rows, cols);
+  InstBuilder &ib = ctx.ib;
+  int64_t parity = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t r0 = 0; r0 < rows; r0 += chunkRows) {
+      int64_t rc = std::min(chunkRows, rows - r0);
+      int64_t base = parity * tiles * capacity;
+      parity ^= 1;
+      SmallVector<View> loaded;
+      for (auto [i, v] : llvm::enumerate(external))
+        loaded.push_back(loadChunk(ctx, v, plan.strides[i], o, r0, rc, cols,
+                                   base + int64_t(i) * capacity));
+      auto resultTile = [&](int64_t i) {
+        return View{base + int64_t(external.size() + i) * capacity, cols, 1};
+      };
+      for (auto [i, k] : llvm::enumerate(kernels)) {
+        SmallVector<View> in;
+        for (Value v : k.inputs) {
+          auto it = producedBy.find(v);
+          in.push_back(it != producedBy.end() ? resultTile(it->second)
+                                              : loaded[externalIndex[v]]);
+        }
+        k.body(ib, in, resultTile(int64_t(i)), rc, cols);
+      }
+      for (int64_t i : outputs) {
+        Value result = ops[i]->getResult(0);
+        ib.store(ctx.addr(result) + 4 * uint64_t(o * outSt[0] + r0 * outSt[1]),
+                 resultTile(i).addr, DmaBox::rows(rc, cols, outSt[1], cols),
+                 ctx.cls(result));
+      }
+    }
+  }
+  for (Operation *op : ops.drop_front())
+    ctx.done.insert(op);
+  return true;
+}
+
+namespace {
 
 LogicalResult lowerBroadcastTo(Operation *op, LoweringContext &ctx) {
   return streamElementwise(
@@ -376,26 +579,29 @@ nn::MulOp fusedRowProduct(Operation *reduce, LoweringContext &ctx) {
   return mul;
 }
 
-/// `lower`, or nothing when the op is the epilogue of the nn.gemm that
-/// defines one of its operands (LowerMatmul.cpp stores its result).
-LowerFn computedByProduct(LowerFn lower) {
-  return [lower](Operation *op, LoweringContext &ctx) -> LogicalResult {
-    for (Value operand : op->getOperands())
-      if (Operation *def = operand.getDefiningOp())
-        if (fusedEpilogue(def, ctx) == op)
-          return success();
-    return lower(op, ctx);
-  };
-}
-
-/// The product's own lowering: nothing when its reduction computes it.
-LogicalResult lowerMul(Operation *op, LoweringContext &ctx) {
-  Value product = op->getResult(0);
-  if (product.hasOneUse() &&
-      fusedRowProduct(*product.getUsers().begin(), ctx) == op)
+/// An element-wise op: nothing when another op computes it (the epilogue
+/// of the nn.gemm that defines one of its operands, LowerMatmul.cpp; the
+/// product that a row sum reads), its group's loop when it starts a fused
+/// group, its own loop otherwise.
+LogicalResult lowerElementwiseOp(Operation *op, LoweringContext &ctx) {
+  for (Value operand : op->getOperands())
+    if (Operation *def = operand.getDefiningOp())
+      if (fusedEpilogue(def, ctx) == op)
+        return success();
+  Value result = op->getResult(0);
+  if (llvm::isa<nn::MulOp>(op) && result.hasOneUse() &&
+      fusedRowProduct(*result.getUsers().begin(), ctx) == op)
     return success();
-  static const LowerFn plain = binary(VecFunct::Mul);
-  return plain(op, ctx);
+  if (ArrayRef<Operation *> group = ctx.elementwiseGroups().startingAt(op);
+      !group.empty()) {
+    FailureOr<bool> fused = lowerElementwiseGroup(group, ctx);
+    if (failed(fused))
+      return failure();
+    if (*fused)
+      return success();
+  }
+  ElementwiseKernel k = *kernelOf(op);
+  return streamElementwise(op, ctx, k.inputs, result, k.body);
 }
 
 template <typename OpTy>
@@ -488,55 +694,107 @@ LogicalResult lowerReduce(Operation *op, LoweringContext &ctx) {
 
 } // namespace
 
-void populateElementwiseLowerings(LoweringRegistry &r) {
-  r.add(nn::ReluOp::getOperationName(),
-        computedByProduct(unary(VecFunct::Relu)));
-  r.add(nn::SigmoidOp::getOperationName(), unary(VecFunct::Sigmoid));
-  r.add(nn::TanhOp::getOperationName(), unary(VecFunct::Tanh));
-  r.add(nn::ExpOp::getOperationName(), unary(VecFunct::Exp));
-  r.add(nn::LogOp::getOperationName(), unary(VecFunct::Log));
-  r.add(nn::SqrtOp::getOperationName(), unary(VecFunct::Sqrt));
-  r.add(nn::ErfOp::getOperationName(), unary(VecFunct::Erf));
-  r.add(nn::NegOp::getOperationName(), unary(VecFunct::Neg));
-  r.add(nn::AbsOp::getOperationName(), unary(VecFunct::Abs));
-  r.add(nn::ReciprocalOp::getOperationName(), unary(VecFunct::Recip));
-  r.add(nn::ScaleOp::getOperationName(),
-        unary(VecFunct::MulImm, [](Operation *op) {
-          return float(cast<nn::ScaleOp>(op).getFactor().convertToDouble());
-        }));
-  r.add(nn::LeakyReluOp::getOperationName(),
-        unary(VecFunct::LeakyRelu, [](Operation *op) {
-          return float(cast<nn::LeakyReluOp>(op).getAlpha().convertToDouble());
-        }));
-  r.add(nn::ClipOp::getOperationName(), lowerClip);
-  r.add(nn::ClipGradOp::getOperationName(), lowerClipGrad);
-  r.add(nn::AddOp::getOperationName(),
-        computedByProduct(binary(VecFunct::Add)));
-  r.add(nn::SubOp::getOperationName(), binary(VecFunct::Sub));
-  r.add(nn::MulOp::getOperationName(), lowerMul);
-  r.add(nn::DivOp::getOperationName(), binary(VecFunct::Div));
-  r.add(nn::MaxOp::getOperationName(), binary(VecFunct::Max));
-  r.add(nn::MinOp::getOperationName(), binary(VecFunct::Min));
-  // Activation gradients take (grad, value); the vector unit's take
-  // A = value, B = grad.
-  auto grad = [](VecFunct f,
-                 std::function<float(Operation *)> imm = nullptr) -> LowerFn {
-    return [f, imm](Operation *op, LoweringContext &ctx) {
-      float v = imm ? imm(op) : 0.0f;
-      return streamElementwise(
-          op, ctx, {op->getOperand(0), op->getOperand(1)}, op->getResult(0),
-          [&](InstBuilder &ib, ArrayRef<View> in, View out, int64_t rows,
-              int64_t cols) { ib.vec(f, rows, cols, out, in[1], in[0], v); });
-    };
+bool isFusibleElementwise(Operation *op) {
+  std::optional<ElementwiseKernel> k = kernelOf(op);
+  if (!k)
+    return false;
+  auto isF32Tensor = [](Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    return t && t.getElementType().isF32() &&
+           !v.getDefiningOp<train::LRScheduleOp>();
   };
-  r.add(nn::ReluGradOp::getOperationName(), grad(VecFunct::ReluGrad));
-  r.add(nn::SigmoidGradOp::getOperationName(), grad(VecFunct::SigmoidGrad));
-  r.add(nn::TanhGradOp::getOperationName(), grad(VecFunct::TanhGrad));
-  r.add(nn::LeakyReluGradOp::getOperationName(),
-        grad(VecFunct::LeakyReluGrad, [](Operation *op) {
-          return float(
-              cast<nn::LeakyReluGradOp>(op).getAlpha().convertToDouble());
-        }));
+  if (!llvm::all_of(op->getOperands(), isF32Tensor) ||
+      !isF32Tensor(op->getResult(0)))
+    return false;
+  for (Value operand : op->getOperands())
+    if (Operation *def = operand.getDefiningOp())
+      if (epilogueCandidate(def) == op)
+        return false;
+  Value result = op->getResult(0);
+  if (llvm::isa<nn::MulOp>(op) && result.hasOneUse() &&
+      llvm::isa<nn::ReduceSumOp, nn::ReduceMeanOp>(*result.getUsers().begin()))
+    return false;
+  return true;
+}
+
+ElementwiseGroups findElementwiseGroups(Block &body) {
+  ElementwiseGroups g;
+  SmallVector<Operation *, 4> run;
+  DenseSet<Value> touched; // what the run reads or computes
+  auto close = [&] {
+    if (run.size() >= 2) {
+      for (Operation *op : run)
+        g.groupOf[op] = unsigned(g.groups.size());
+      g.groups.push_back(run);
+    }
+    run.clear();
+    touched.clear();
+  };
+  for (Operation &op : body) {
+    if (llvm::isa<ml_program::GlobalLoadOp, arith::ConstantOp>(op))
+      continue;
+    // A batch normalisation's last pass may lead a group (LowerNorm.cpp).
+    if (auto bn = dyn_cast<nn::BatchNormTrainOp>(op);
+        bn && bn.getResult().getType().getElementType().isF32()) {
+      close();
+      run.push_back(&op);
+      touched.insert(bn.getResult());
+      continue;
+    }
+    if (!isFusibleElementwise(&op)) {
+      close();
+      continue;
+    }
+    bool joins =
+        !run.empty() &&
+        op.getResult(0).getType() == run.front()->getResult(0).getType() &&
+        llvm::any_of(op.getOperands(),
+                     [&](Value v) { return touched.contains(v); });
+    if (joins) {
+      run.push_back(&op);
+      if (groupTiles(run) > kMaxGroupTiles) {
+        run.pop_back();
+        joins = false;
+      }
+    }
+    if (!joins) {
+      close();
+      run.push_back(&op);
+    }
+    for (Value v : op.getOperands())
+      touched.insert(v);
+    touched.insert(op.getResult(0));
+  }
+  close();
+  return g;
+}
+
+void populateElementwiseLowerings(LoweringRegistry &r) {
+  for (StringRef name : {nn::ReluOp::getOperationName(),
+                         nn::SigmoidOp::getOperationName(),
+                         nn::TanhOp::getOperationName(),
+                         nn::ExpOp::getOperationName(),
+                         nn::LogOp::getOperationName(),
+                         nn::SqrtOp::getOperationName(),
+                         nn::ErfOp::getOperationName(),
+                         nn::NegOp::getOperationName(),
+                         nn::AbsOp::getOperationName(),
+                         nn::ReciprocalOp::getOperationName(),
+                         nn::ScaleOp::getOperationName(),
+                         nn::LeakyReluOp::getOperationName(),
+                         nn::ClipOp::getOperationName(),
+                         nn::AddOp::getOperationName(),
+                         nn::SubOp::getOperationName(),
+                         nn::MulOp::getOperationName(),
+                         nn::DivOp::getOperationName(),
+                         nn::MaxOp::getOperationName(),
+                         nn::MinOp::getOperationName(),
+                         nn::ReluGradOp::getOperationName(),
+                         nn::SigmoidGradOp::getOperationName(),
+                         nn::TanhGradOp::getOperationName(),
+                         nn::LeakyReluGradOp::getOperationName()})
+    r.add(name, lowerElementwiseOp);
+  r.add(nn::ClipGradOp::getOperationName(), lowerClipGrad);
   r.add(nn::BroadcastToOp::getOperationName(), lowerBroadcastTo);
   r.add(nn::ReduceSumOp::getOperationName(), lowerReduce<nn::ReduceSumOp>);
   r.add(nn::ReduceMeanOp::getOperationName(), lowerReduce<nn::ReduceMeanOp>);

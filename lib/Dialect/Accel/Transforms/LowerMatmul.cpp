@@ -29,7 +29,7 @@ using namespace mlir;
 namespace adagp::accel {
 
 Operation *epilogueCandidate(Operation *gemm) {
-  if (!llvm::isa<nn::GemmOp>(gemm))
+  if (!llvm::isa<nn::GemmOp, nn::Conv2DOp>(gemm))
     return nullptr;
   Value product = gemm->getResult(0);
   auto type = cast<RankedTensorType>(product.getType());
@@ -38,6 +38,9 @@ Operation *epilogueCandidate(Operation *gemm) {
   Operation *user = *product.getUsers().begin();
   if (user->getBlock() != gemm->getBlock() ||
       user->getResult(0).getType() != type)
+    return nullptr;
+  // A convolution's epilogue is a ReLU only.
+  if (llvm::isa<nn::Conv2DOp>(gemm) && !llvm::isa<nn::ReluOp>(user))
     return nullptr;
   if (llvm::isa<nn::AddOp>(user)) {
     Value other = user->getOperand(0) == product ? user->getOperand(1)
@@ -64,6 +67,16 @@ Operation *fusedEpilogue(Operation *gemm, LoweringContext &ctx) {
   Operation *user = epilogueCandidate(gemm);
   if (!user)
     return nullptr;
+  // A convolution on the array stores its tile in the result's order; one
+  // on the vector unit (depthwise) has no epilogue.
+  if (llvm::isa<nn::Conv2DOp>(gemm)) {
+    ConvGeometry g;
+    if (failed(getConvGeometry(gemm, g)) || depthwiseOnVectorUnit(g, ctx.cfg))
+      return nullptr;
+    return ctx.layout(user->getResult(0)) == ctx.layout(gemm->getResult(0))
+               ? user
+               : nullptr;
+  }
   auto rowMajor = [&](Value v) {
     for (auto [i, d] : llvm::enumerate(ctx.layout(v)))
       if (int64_t(i) != d)

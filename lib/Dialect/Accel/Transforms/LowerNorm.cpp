@@ -83,7 +83,9 @@ LogicalResult makePlan(Operation *op, LoweringContext &ctx, int64_t rows,
   plan.tileElems = chunk * c;
   plan.bufBase[0] = 0;
   plan.bufBase[1] = numTiles * plan.tileElems;
-  plan.vecBase = 2 * numTiles * plan.tileElems;
+  // The vectors at the top: a fused group's loop (pass 3 of the training
+  // forward) may use everything below them.
+  plan.vecBase = spad - vecElems;
   return success();
 }
 
@@ -177,8 +179,31 @@ LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
   ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kScale)), rowVec(p.vec(kScale)),
          rowVec(p.vec(kInvStd)));
   // Pass 3: y = (x - mean) * scale + bias; `affine` reads its two rows
-  // (scale, bias) `b_rs` apart.
-  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
+  // (scale, bias) `b_rs` apart. When y starts a fused element-wise group
+  // (the ReLU after it, a residual sum), the group's loop computes y chunk
+  // by chunk and only the results read after the group are stored.
+  View mean = rowVec(p.vec(kMean)),
+       affine{p.vec(kScale), p.vec(kBias) - p.vec(kScale), 1};
+  GroupLeader leader;
+  leader.inputs = {x};
+  leader.body = [mean, affine](InstBuilder &ib, ArrayRef<View> in, View out,
+                               int64_t rc, int64_t cols) {
+    ib.vec(VecFunct::Sub, rc, cols, out, in[0], mean);
+    ib.vec(VecFunct::Affine, rc, cols, out, out, affine);
+  };
+  auto xType = cast<RankedTensorType>(x.getType());
+  leader.columnShape.assign(xType.getRank(), 1);
+  leader.columnShape[1] = c;
+  leader.spadLimit = p.vecBase;
+  bool fused = false;
+  if (ArrayRef<Operation *> group = ctx.elementwiseGroups().startingAt(op);
+      !group.empty()) {
+    FailureOr<bool> r = lowerElementwiseGroup(group, ctx, &leader);
+    if (failed(r))
+      return failure();
+    fused = *r;
+  }
+  for (int64_t r0 = 0; r0 < rows && !fused; r0 += p.chunk) {
     int64_t rc = std::min(p.chunk, rows - r0);
     int64_t t = p.tile(parity++ % 2, 0);
     loadRows(ctx, x, r0, rc, c, t);

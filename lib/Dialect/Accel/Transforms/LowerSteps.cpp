@@ -273,7 +273,7 @@ struct AccelLowerStepsPass
       return predictorValues.contains(v) || isPredictorGlobal(v);
     };
     for (Operation &op : f.getBody().front()) {
-      if (llvm::isa<func::ReturnOp>(op) || ctx.done.contains(&op))
+      if (llvm::isa<func::ReturnOp>(op))
         continue;
       bool reorg = llvm::isa<gp::ReorganizeOp, gp::ReorganizeGradientOp>(op);
       bool predictor =
@@ -301,6 +301,9 @@ struct AccelLowerStepsPass
         phase = isa::Phase::Update;
       else
         phase = afterLoss ? isa::Phase::Backward : isa::Phase::Forward;
+      // Lowered with an earlier op (a fused element-wise group).
+      if (ctx.done.contains(&op))
+        continue;
       inst.setPhase(phase);
       inst.setLoc(op.getLoc());
       const LowerFn *fn = registry.lookup(op.getName().getStringRef());

@@ -23,7 +23,9 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace adagp::accel {
 
@@ -239,6 +241,61 @@ llvm::LogicalResult emitGemm(InstBuilder &ib, const GemmProblem &problem,
 // Per-op lowerings
 //===----------------------------------------------------------------------===//
 
+class LoweringContext;
+
+/// Fused element-wise groups (LowerElementwise.cpp): maximal runs of
+/// consecutive chunk-streamed element-wise ops with one result type, each
+/// reading what an earlier op of the run reads or computes (global loads and
+/// constants between them neither join nor end a run). The lowering emits a
+/// group as one chunk loop: each chunk of the external operands is loaded
+/// once, every op runs on chip, and only the results read outside the group
+/// are stored. Structural only; the lowering falls back to one loop per op
+/// when the results' storage orders differ or the tiles do not fit.
+/// --accel-plan-dram keeps everything a group reads live until its last op,
+/// so that a region freed inside the group is never one the loop still
+/// reads, whichever way the group is lowered.
+struct ElementwiseGroups {
+  std::vector<llvm::SmallVector<mlir::Operation *, 4>> groups;
+  llvm::DenseMap<mlir::Operation *, unsigned> groupOf;
+  /// The group that `op` starts, if any.
+  llvm::ArrayRef<mlir::Operation *> startingAt(mlir::Operation *op) const {
+    auto it = groupOf.find(op);
+    if (it == groupOf.end() || groups[it->second].front() != op)
+      return {};
+    return groups[it->second];
+  }
+};
+ElementwiseGroups findElementwiseGroups(mlir::Block &body);
+/// A group's first op when it is not element-wise itself: the last pass of
+/// a batch normalisation (y = (x - mean) * k + bias, its statistics on chip
+/// before the loop).
+struct GroupLeader {
+  /// What it reads per chunk, and its instructions on one chunk.
+  llvm::SmallVector<mlir::Value, 2> inputs;
+  std::function<void(InstBuilder &, llvm::ArrayRef<View> in, View out,
+                     int64_t rows, int64_t cols)>
+      body;
+  /// The logical shape of a per-channel operand ([1, C, 1, 1]): chunks are
+  /// rows of all channels, so that its vectors broadcast along the rows.
+  llvm::SmallVector<int64_t, 4> columnShape;
+  /// The loop's tiles stay below this scratchpad element (its vectors lie
+  /// above).
+  int64_t spadLimit = 0;
+};
+/// Emits a group of findElementwiseGroups as one chunk loop (`leader`: how
+/// its first op computes a chunk when it is not element-wise); false when
+/// it cannot (the stored results in different orders, a broadcast pattern
+/// the stream cannot express, rows that do not fit), and the caller then
+/// lowers each op by itself.
+mlir::FailureOr<bool>
+lowerElementwiseGroup(llvm::ArrayRef<mlir::Operation *> ops,
+                      LoweringContext &ctx,
+                      const GroupLeader *leader = nullptr);
+/// Whether `op` is a chunk-streamed element-wise op that may join a fused
+/// group: f32 operands in DRAM, and not computed inside another op (a
+/// matrix product's epilogue, a row sum's product).
+bool isFusibleElementwise(mlir::Operation *op);
+
 /// Everything a lowering needs about the function being lowered.
 class LoweringContext {
 public:
@@ -277,6 +334,13 @@ public:
 
   /// Ops already lowered together with an earlier one.
   llvm::DenseSet<mlir::Operation *> done;
+  /// The function's fused element-wise groups (computed on first use).
+  const ElementwiseGroups &elementwiseGroups() {
+    if (!groups)
+      groups = findElementwiseGroups(func.getBody().front());
+    return *groups;
+  }
+  std::optional<ElementwiseGroups> groups;
 
   /// Constant data the lowering wants in DRAM (optimizer hyper-parameter
   /// blocks): placed in the region the plan reserved on the op.
@@ -334,8 +398,9 @@ llvm::LogicalResult lowerDepthwise(mlir::Operation *op, const ConvGeometry &g,
 /// The GEMM of one 2-D product of nn.gemm or nn.matmul (batched products
 /// are one GEMM per batch index, or one with the batches folded into M).
 mlir::FailureOr<GemmShape> matmulGemmShape(mlir::Operation *op);
-/// The element-wise op that nn.gemm `gemm` computes in its epilogue, if
-/// any: its only user, an nn.relu of its result or an nn.add of its result
+/// The element-wise op that nn.gemm (or nn.conv2d) `gemm` computes in its
+/// epilogue, if any: its only user, an nn.relu of its result or (a product
+/// only) an nn.add of its result
 /// and a tensor of the same type that already exists when the product runs
 /// (a function argument, a global's load or an earlier op's result), with
 /// nothing but global loads and constants between them. The product is
@@ -345,8 +410,9 @@ mlir::FailureOr<GemmShape> matmulGemmShape(mlir::Operation *op);
 /// operands live until that op, so that the op's result region (allocated
 /// at the op) cannot be one that the product still reads.
 mlir::Operation *epilogueCandidate(mlir::Operation *gemm);
-/// `epilogueCandidate(gemm)` if the lowering fuses it (row-major operands
-/// and results), otherwise null.
+/// `epilogueCandidate(gemm)` if the lowering fuses it (a product's operands
+/// and results row-major; a convolution on the array whose ReLU keeps its
+/// storage order), otherwise null.
 mlir::Operation *fusedEpilogue(mlir::Operation *gemm, LoweringContext &ctx);
 /// Whether a tensor stored in `layout` (a storage order; empty: row-major)
 /// has its elements in row-major order: the order's dimensions of size > 1

@@ -450,6 +450,8 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         break;
       }
 
+    ElementwiseGroups groups = findElementwiseGroups(body);
+
     // Results written back into a global in place: value -> global region.
     DenseMap<Value, RegionAttr> inPlace;
     for (Operation &op : body) {
@@ -458,9 +460,15 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
         continue;
       Value v = store.getValue();
       auto def = dyn_cast_or_null<OpResult>(v);
-      if (!def || isRegisterValue(v) ||
-          !llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp,
-                     nn::BatchNormTrainOp>(def.getOwner()))
+      if (!def || isRegisterValue(v))
+        continue;
+      Operation *defOp = def.getOwner();
+      // An element-wise result (the predictor's running baseline) may take
+      // the global's region when it keeps the global's type: its loop reads
+      // each chunk of the old value before it stores the chunk's result.
+      bool elementwise = isFusibleElementwise(defOp);
+      if (!elementwise && !llvm::isa<train::SGDUpdateOp, train::AdamUpdateOp,
+                                     nn::BatchNormTrainOp>(defOp))
         continue;
       auto global = SymbolTable::lookupNearestSymbolFrom(
           &op, store.getGlobalAttr());
@@ -469,8 +477,21 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
                              : RegionAttr();
       if (!gr)
         continue;
-      int64_t defIndex = index[def.getOwner()];
+      int64_t defIndex = index[defOp];
+      // The ops that run with the def in one loop (its fused group) read
+      // the old value in the same chunks.
+      DenseSet<Operation *> sameLoop{defOp};
+      if (auto it = groups.groupOf.find(defOp); it != groups.groupOf.end())
+        sameLoop.insert(groups.groups[it->second].begin(),
+                        groups.groups[it->second].end());
       bool safe = true;
+      // Both stored row-major (inferLayout keeps values of rank other than
+      // 4 so).
+      auto vType = cast<RankedTensorType>(v.getType());
+      if (elementwise &&
+          (vType != cast<ml_program::GlobalOp>(global).getType() ||
+           vType.getRank() == 4 || !rowMajorEquivalent(vType, gr.getLayout())))
+        safe = false;
       for (Operation &other : body) {
         auto load = dyn_cast<ml_program::GlobalLoadOp>(other);
         if (!load || load.getGlobalAttr() != store.getGlobalAttr())
@@ -482,6 +503,14 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
           Value value = values.pop_back_val();
           for (Operation *user : value.getUsers()) {
             if (index[user] > defIndex)
+              safe = false;
+            // Within the loop, only reads of the whole value, element for
+            // element (a broadcast read would see stored chunks).
+            if (elementwise && sameLoop.contains(user) &&
+                value.getType() != v.getType())
+              safe = false;
+            if (elementwise && sameLoop.contains(user) &&
+                value != load.getResult())
               safe = false;
             if (llvm::isa<nn::ReshapeOp, nn::FlattenOp, nn::SliceOp>(user))
               values.push_back(user->getResult(0));
@@ -528,6 +557,14 @@ struct AccelPlanDramPass : public impl::AccelPlanDramBase<AccelPlanDramPass> {
       if (Operation *update = expansionUpdate(&op))
         for (Value operand : op.getOperands())
           lastUse[operand] = std::max(lastUse.lookup(operand), index[update]);
+
+    // A fused element-wise group (LowerElementwise.cpp) runs as one loop at
+    // its first op: what any of its ops reads stays live until its last.
+    for (const auto &group : groups.groups)
+      for (Operation *member : group)
+        for (Value operand : member->getOperands())
+          lastUse[operand] =
+              std::max(lastUse.lookup(operand), index[group.back()]);
 
     // ADA-GP's tensors (reorganised samples, the predictor's activations,
     // outputs and gradients, as LowerSteps phases them): class predictor.

@@ -1,0 +1,79 @@
+// RUN: adagp-opt %s --split-input-file --accel-plan-dram --accel-tile --accel-lower-steps | FileCheck %s
+
+// Consecutive element-wise ops of one result type, each reading what an
+// earlier one reads or computes, are one chunk loop: every external operand
+// is loaded once per chunk, the intermediate results stay on chip, and only
+// what is read after the group is stored. The predictor's running baseline
+// b + k * (t - b) is written back into the global's own region (in place:
+// the loop reads each chunk of the old value before it stores the chunk),
+// so the global_store copies nothing. The exp after the store is a loop of
+// its own.
+
+// CHECK: @base({{.*}}accel.dram = #accel.region<offset = [[#BASE:]],
+// CHECK-LABEL: accel.program @gp_step
+// CHECK: accel.load <dram = 0x[[#%x,INPUT:]], size = 32,
+// CHECK: accel.load <dram = 0x[[#%x,BASE]], chip = [[B:0x[0-9a-f]+]], size = 32,
+// CHECK: accel.load <{{.*}}size = 1, dstride = 0,
+// CHECK-NEXT: accel.vec sub <rows = 1, cols = 32, d = [[D:0x[0-9a-f]+]], {{.*}}b = [[B]],
+// CHECK-NEXT: accel.vec mul <{{.*}}d = [[M:0x[0-9a-f]+]], {{.*}}b = [[D]],
+// CHECK-NEXT: accel.vec add <{{.*}}d = [[N:0x[0-9a-f]+]], {{.*}}a = [[B]], {{.*}}b = [[M]],
+// CHECK-NOT: accel.load
+// CHECK: accel.store <dram = 0x[[#%x,BASE]], chip = [[N]], size = 32,
+// CHECK-NOT: accel.store <dram = 0x[[#%x,BASE]],
+// CHECK: accel.load <dram = 0x[[#%x,INPUT]], size = 32,
+// CHECK-NEXT: accel.vec exp
+// CHECK-NOT: accel.vec
+// CHECK: accel.store
+// CHECK-NEXT: }
+module {
+  ml_program.global private mutable @k(dense<0.1> : tensor<f32>) : tensor<f32>
+  ml_program.global private mutable @base(dense<0.0> : tensor<4x8xf32>) : tensor<4x8xf32>
+  func.func @gp_step(%t: tensor<4x8xf32> {onnx.name = "input"}) -> tensor<4x8xf32> {
+    %b = ml_program.global_load @base : tensor<4x8xf32>
+    %k = ml_program.global_load @k : tensor<f32>
+    %d = nn.sub %t, %b : tensor<4x8xf32>, tensor<4x8xf32>
+    %m = nn.mul %k, %d : tensor<f32>, tensor<4x8xf32>
+    %n = nn.add %b, %m : tensor<4x8xf32>, tensor<4x8xf32>
+    ml_program.global_store @base = %n : tensor<4x8xf32>
+    %e = nn.exp %t : tensor<4x8xf32>
+    return %e : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+// A batch normalisation's last pass leads a group: the residual sum and the
+// ReLU after it run in the loop that normalises each chunk (rows of all 4
+// channels, the statistics' vectors broadcast along them), and only the
+// ReLU's result is stored; y and the sum never go to DRAM.
+
+// CHECK: accel.program @gp_step {{.*}}accel.results = [#accel.region<offset = [[#RESULT:]],
+// CHECK: accel.vec colsum <
+// CHECK: accel.vec colsumsq <
+// CHECK: accel.load <dram = 0x80, {{.*}}size = 512,
+// CHECK-NEXT: accel.dmacfg
+// CHECK-NEXT: accel.dmacfg
+// CHECK-NEXT: accel.load <dram = 0x880, chip = [[R:0x[0-9a-f]+]], size = 512,
+// CHECK-NEXT: accel.vec sub <rows = 128, cols = 4, d = [[Y:0x[0-9a-f]+]],
+// CHECK-NEXT: accel.vec affine <rows = 128, cols = 4, d = [[Y]], {{.*}}a = [[Y]],
+// CHECK-NEXT: accel.vec add <rows = 128, cols = 4, d = [[A:0x[0-9a-f]+]], {{.*}}a = [[Y]], {{.*}}b = [[R]],
+// CHECK-NEXT: accel.vec relu <rows = 128, cols = 4, d = [[Z:0x[0-9a-f]+]], {{.*}}a = [[A]],
+// CHECK-NEXT: accel.dmacfg
+// CHECK-NEXT: accel.dmacfg
+// CHECK-NEXT: accel.store <dram = 0x[[#%x,RESULT]], chip = [[Z]], size = 512,
+// CHECK-NOT: size = 512
+// CHECK-NOT: accel.vec relu
+// CHECK: }
+module {
+  ml_program.global private mutable @s(dense<1.0> : tensor<4xf32>) : tensor<4xf32>
+  ml_program.global private mutable @rm(dense<0.0> : tensor<4xf32>) : tensor<4xf32>
+  func.func @gp_step(%x: tensor<2x4x8x8xf32> {onnx.name = "input"}, %r: tensor<2x4x8x8xf32> {onnx.name = "res"}) -> tensor<2x4x8x8xf32> {
+    %s = ml_program.global_load @s : tensor<4xf32>
+    %rm = ml_program.global_load @rm : tensor<4xf32>
+    %y, %rmo, %rvo, %bm, %bv = nn.batch_norm_train %x, %s, %s, %rm, %s {epsilon = 1.0e-5 : f64, momentum = 0.9 : f64} : tensor<2x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+    %a = nn.add %y, %r : tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
+    %z = nn.relu %a : tensor<2x4x8x8xf32>
+    ml_program.global_store @rm = %rmo : tensor<4xf32>
+    return %z : tensor<2x4x8x8xf32>
+  }
+}
