@@ -42,14 +42,21 @@ module {
 
 // -----
 
-// A batch normalisation's last pass leads a group: the residual sum and the
+// A batch normalisation's normalising pass leads a group: the residual sum and the
 // ReLU after it run in the loop that normalises each chunk (rows of all 4
 // channels, the statistics' vectors broadcast along them), and only the
 // ReLU's result is stored; y and the sum never go to DRAM.
 
 // CHECK: accel.program @gp_step {{.*}}accel.results = [#accel.region<offset = [[#RESULT:]],
-// CHECK: accel.vec colsum <
-// CHECK: accel.vec colsumsq <
+// One read of x gives both statistics: the chunk's mean, then its centred
+// squares (chunks' statistics are merged; here one chunk holds all 128 rows).
+// CHECK: accel.load <dram = 0x80, size = 512,
+// CHECK-NEXT: accel.vec colsum <rows = 128, cols = 4, d = [[MEAN:0x[0-9a-f]+]],
+// CHECK-NEXT: accel.vec muli
+// CHECK-NEXT: accel.vec sub <rows = 128, cols = 4, {{.*}}b = [[MEAN]],
+// CHECK-NEXT: accel.vec colsumsq <rows = 128, cols = 4,
+// CHECK-NOT: accel.load <dram = 0x80,
+// CHECK: accel.vec rsqrt
 // CHECK: accel.load <dram = 0x80, {{.*}}size = 512,
 // CHECK-NEXT: accel.dmacfg
 // CHECK-NEXT: accel.dmacfg

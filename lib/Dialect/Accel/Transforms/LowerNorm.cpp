@@ -2,14 +2,16 @@
 //
 // A channel-last activation is a [pixels x C] matrix, so batch statistics
 // are column reductions and the normalisation a per-column affine map
-// (docs/isa.md section 5). The lowering follows the CPU reference's
-// arithmetic: the variance is the mean of (x - mean)^2 (a second pass, not
-// E[x^2] - mean^2, which cancels), and the normalised value is
-// (x - mean) * (scale * invstd) + bias.
+// (docs/isa.md section 5). The variance is a mean of centred squares, as in
+// the CPU reference, not E[x^2] - mean^2, which cancels; but each chunk is
+// centred on its own mean on chip and the chunks' statistics are merged, so
+// that x is read once for both (the reference reads it twice). The
+// normalised value is (x - mean) * (scale * invstd) + bias.
 //
-//   training forward:  pass 1 colsum -> mean; pass 2 colsumsq(x - mean) ->
-//                      var; pass 3 y = (x - mean) * k + bias; running
-//                      statistics on 1 x C rows
+//   training forward:  pass 1 per chunk colsum -> chunk mean,
+//                      colsumsq(x - chunk mean) -> chunk M2, merged into the
+//                      mean and variance (Chan et al.); pass 2 y = (x - mean)
+//                      * k + bias; running statistics on 1 x C rows
 //   backward:          pass 1 colsum(dy), coldot(dy, x - mean); pass 2
 //                      dx = (x - mean) * k2 + k3 + dy * k1
 //   inference:         one pass with the running statistics
@@ -136,6 +138,8 @@ enum TrainVec {
   kRunMean,
   kRunVar,
   kTmp,
+  kChunkM2,
+  kDelta,
   kNumTrainVecs
 };
 
@@ -151,28 +155,34 @@ LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
   InstBuilder &ib = ctx.ib;
   double n = double(rows);
   unsigned parity = 0;
-  // Pass 1: the mean.
+  // Pass 1: the mean and the biased variance in one read of x. Each chunk's
+  // mean and sum of squared deviations (M2) come from the chunk on chip,
+  // centred on its own mean as the two-pass formula centres the whole, and
+  // are merged into the running ones (Chan et al.): with delta = mean_b -
+  // mean, mean += delta * nb / n and M2 += M2_b + delta^2 * na * nb / n.
+  View mean = rowVec(p.vec(kMean)), m2 = rowVec(p.vec(kVar)),
+       chunkMean = rowVec(p.vec(kTmp)), chunkM2 = rowVec(p.vec(kChunkM2)),
+       delta = rowVec(p.vec(kDelta));
   for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
     int64_t rc = std::min(p.chunk, rows - r0);
     int64_t t = p.tile(parity++ % 2, 0);
     loadRows(ctx, x, r0, rc, c, t);
-    ib.vec(r0 ? VecFunct::ColSumAcc : VecFunct::ColSum, rc, c,
-           rowVec(p.vec(kMean)), rowsView(t, c));
+    bool first = r0 == 0;
+    View cm = first ? mean : chunkMean, cm2 = first ? m2 : chunkM2;
+    ib.vec(VecFunct::ColSum, rc, c, cm, rowsView(t, c));
+    ib.vec(VecFunct::MulImm, 1, c, cm, cm, {}, float(1.0 / double(rc)));
+    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c), cm);
+    ib.vec(VecFunct::ColSumSq, rc, c, cm2, rowsView(t, c));
+    if (first)
+      continue;
+    double na = double(r0), nb = double(rc), nt = na + nb;
+    ib.vec(VecFunct::Sub, 1, c, delta, chunkMean, mean);
+    ib.vec(VecFunct::Axpy, 1, c, mean, delta, mean, float(nb / nt));
+    ib.vec(VecFunct::Add, 1, c, m2, m2, chunkM2);
+    ib.vec(VecFunct::Mul, 1, c, delta, delta, delta);
+    ib.vec(VecFunct::Axpy, 1, c, m2, delta, m2, float(na * nb / nt));
   }
-  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kMean)), rowVec(p.vec(kMean)),
-         {}, float(1.0 / n));
-  // Pass 2: the biased variance of the centred values.
-  for (int64_t r0 = 0; r0 < rows; r0 += p.chunk) {
-    int64_t rc = std::min(p.chunk, rows - r0);
-    int64_t t = p.tile(parity++ % 2, 0);
-    loadRows(ctx, x, r0, rc, c, t);
-    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c),
-           rowVec(p.vec(kMean)));
-    ib.vec(r0 ? VecFunct::ColSumSqAcc : VecFunct::ColSumSq, rc, c,
-           rowVec(p.vec(kVar)), rowsView(t, c));
-  }
-  ib.vec(VecFunct::MulImm, 1, c, rowVec(p.vec(kVar)), rowVec(p.vec(kVar)),
-         {}, float(1.0 / n));
+  ib.vec(VecFunct::MulImm, 1, c, m2, m2, {}, float(1.0 / n));
   invStd(ib, c, p.vec(kInvStd), p.vec(kVar), bn.getEpsilon().convertToDouble());
   loadVector(ctx, bn.getScale(), p.vec(kScale));
   loadVector(ctx, bn.getBias(), p.vec(kBias));
@@ -182,8 +192,7 @@ LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
   // (scale, bias) `b_rs` apart. When y starts a fused element-wise group
   // (the ReLU after it, a residual sum), the group's loop computes y chunk
   // by chunk and only the results read after the group are stored.
-  View mean = rowVec(p.vec(kMean)),
-       affine{p.vec(kScale), p.vec(kBias) - p.vec(kScale), 1};
+  View affine{p.vec(kScale), p.vec(kBias) - p.vec(kScale), 1};
   GroupLeader leader;
   leader.inputs = {x};
   leader.body = [mean, affine](InstBuilder &ib, ArrayRef<View> in, View out,
