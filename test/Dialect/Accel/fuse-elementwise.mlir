@@ -1,4 +1,5 @@
 // RUN: adagp-opt %s --split-input-file --accel-plan-dram --accel-tile --accel-lower-steps | FileCheck %s
+// RUN: adagp-opt %s --split-input-file --accel-plan-dram | FileCheck %s --check-prefix=PLAN
 
 // Consecutive element-wise ops of one result type, each reading what an
 // earlier one reads or computes, are one chunk loop: every external operand
@@ -82,5 +83,26 @@ module {
     %z = nn.relu %a : tensor<2x4x8x8xf32>
     ml_program.global_store @rm = %rmo : tensor<4xf32>
     return %z : tensor<2x4x8x8xf32>
+  }
+}
+
+// -----
+
+// The group (exp, add) runs as one loop at the exp, so the add's result is
+// written while the loop still reads the product: the DRAM plan keeps the
+// product live until the add, which therefore does not take its region
+// (first fit would put it there once the exp is the product's last reader).
+// PLAN-LABEL: func.func @eval_step
+// PLAN: nn.gemm {{.*}}accel.dram = [#accel.region<offset = [[#X:]], bytes = 128,
+// PLAN-NEXT: nn.exp {{.*}}accel.dram = [#accel.region<offset = [[#X+128]], bytes = 128,
+// PLAN-NEXT: nn.add {{.*}}accel.dram = [#accel.region<offset = [[#X+256]], bytes = 128,
+module {
+  ml_program.global private mutable @w(dense<0.5> : tensor<8x8xf32>) : tensor<8x8xf32>
+  func.func @eval_step(%in: tensor<4x8xf32> {onnx.name = "input"}, %z: tensor<4x8xf32> {onnx.name = "z"}) -> tensor<4x8xf32> {
+    %w = ml_program.global_load @w : tensor<8x8xf32>
+    %x = nn.gemm %in, %w {trans_b = true} : tensor<4x8xf32>, tensor<8x8xf32>
+    %e = nn.exp %x : tensor<4x8xf32>
+    %s = nn.add %e, %z : tensor<4x8xf32>, tensor<4x8xf32>
+    return %s : tensor<4x8xf32>
   }
 }

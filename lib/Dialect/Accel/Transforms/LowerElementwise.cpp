@@ -169,19 +169,6 @@ View loadChunk(LoweringContext &ctx, Value v, const std::array<int64_t, 3> &s,
   return View{chip, hasRows ? lc : 0, hasCols ? 1 : 0};
 }
 
-/// Plans the stream of a result of type `outType` stored in `outLayout`
-/// whose chunks read `inputs`; fails when the broadcast pattern has more
-/// than three dimensions.
-bool planFor(LoweringContext &ctx, RankedTensorType outType,
-             ArrayRef<int64_t> outLayout, ArrayRef<Value> inputs,
-             StreamPlan &plan) {
-  SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> ops;
-  for (Value v : inputs)
-    ops.push_back(
-        {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
-  return planStream(outType.getShape(), outLayout, ops, plan);
-}
-
 /// Rows per chunk when each of `tiles` double-buffered tiles holds
 /// `capacity` elements.
 int64_t chunkRowsFor(int64_t capacity, int64_t rows, int64_t cols) {
@@ -192,25 +179,72 @@ int64_t chunkRowsFor(int64_t capacity, int64_t rows, int64_t cols) {
   return std::min(chunkRows, rows);
 }
 
-LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
-                                ArrayRef<Value> inputs, Value result,
-                                ChunkBody body) {
-  auto outType = cast<RankedTensorType>(result.getType());
+/// What one element-wise op computes on a chunk: the operands it reads and
+/// the vector instructions. The body may use its result tile as scratch but
+/// never writes its operands' tiles, which other ops of a fused group may
+/// still read.
+struct ElementwiseKernel {
+  SmallVector<Value, 2> inputs;
+  ChunkBody body;
+};
+
+/// Emits one chunk loop in which `kernels[i]` computes `results[i]` (an
+/// operand that is an earlier kernel's result is read from that kernel's
+/// tile, every other one is loaded once per chunk) and the results at
+/// `stored` go to DRAM; all stored results share one storage order. With a
+/// `leader`, kernel 0 is its pass. Returns why it cannot (empty: emitted).
+std::string streamKernels(LoweringContext &ctx,
+                          ArrayRef<ElementwiseKernel> kernels,
+                          ArrayRef<Value> results, ArrayRef<int64_t> stored,
+                          const GroupLeader *leader = nullptr) {
+  DenseMap<Value, int64_t> producedBy; // result -> kernel index
+  SmallVector<Value> external;
+  DenseMap<Value, int64_t> externalIndex;
+  for (auto [i, k] : llvm::enumerate(kernels)) {
+    for (Value in : k.inputs)
+      if (!producedBy.count(in) && !externalIndex.count(in)) {
+        externalIndex[in] = int64_t(external.size());
+        external.push_back(in);
+      }
+    producedBy[results[i]] = int64_t(i);
+  }
+  Value first = results[stored.front()];
+  ArrayRef<int64_t> layout = ctx.layout(first);
+  for (int64_t i : stored)
+    if (ctx.layout(results[i]) != layout)
+      return "results stored in different orders";
+  SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> planned;
+  for (Value v : external)
+    planned.push_back(
+        {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
+  // A leader's per-channel vectors are rows of one column per channel: a
+  // per-channel operand in the plan keeps the channels the columns.
+  if (leader)
+    planned.push_back({leader->columnShape, {}});
   StreamPlan plan;
-  if (!planFor(ctx, outType, ctx.layout(result), inputs, plan))
-    return op->emitError("broadcast pattern not supported on the "
-                         "accelerator");
+  auto type = cast<RankedTensorType>(first.getType());
+  if (!planStream(type.getShape(), layout, planned, plan))
+    return "broadcast pattern not supported on the accelerator";
   int64_t outer = plan.size[0], rows = plan.size[1], cols = plan.size[2];
   const auto &outSt = plan.strides.back();
-  if (outSt[2] != (cols > 1 ? 1 : 0) && cols > 1)
-    return op->emitError("internal: non-dense result tile");
-  // Tiles: one per operand and the result, double-buffered.
-  int64_t tiles = int64_t(inputs.size()) + 1;
-  int64_t capacity = ctx.spadElems() / (2 * tiles);
+  if (cols > 1 && outSt[2] != 1)
+    return "internal: non-dense result tile";
+  if (leader) {
+    const auto &st = plan.strides[external.size()];
+    if (st[0] != 0 || st[1] != 0 || st[2] != 1 ||
+        cols != std::accumulate(leader->columnShape.begin(),
+                                leader->columnShape.end(), int64_t(1),
+                                std::multiplies<int64_t>()))
+      return "channels are not the columns";
+  }
+  // Tiles: one per external operand and per kernel, double-buffered.
+  int64_t tiles = int64_t(external.size() + kernels.size());
+  int64_t capacity =
+      (leader ? leader->spadLimit : ctx.spadElems()) / (2 * tiles);
   if (cols > capacity || cols > 65536)
-    return op->emitError("rows of ")
-           << cols << " elements do not fit the scratchpad (" << capacity
-           << " elements per tile)";
+    return "rows of " + std::to_string(cols) +
+           " elements do not fit the scratchpad (" + std::to_string(capacity) +
+           " elements per tile)";
   int64_t chunkRows = chunkRowsFor(capacity, rows, cols);
   // Buffer placement: [parity][tile], each `capacity` elements.
   InstBuilder &ib = ctx.ib;
@@ -220,28 +254,43 @@ LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
       int64_t rc = std::min(chunkRows, rows - r0);
       int64_t base = parity * tiles * capacity;
       parity ^= 1;
-      SmallVector<View> views;
-      for (auto [i, v] : llvm::enumerate(inputs))
-        views.push_back(loadChunk(ctx, v, plan.strides[i], o, r0, rc, cols,
-                                  base + int64_t(i) * capacity));
-      int64_t outChip = base + int64_t(inputs.size()) * capacity;
-      body(ib, views, View{outChip, cols, 1}, rc, cols);
-      DmaBox box = DmaBox::rows(rc, cols, outSt[1], cols);
-      ib.store(ctx.addr(result) + 4 * uint64_t(o * outSt[0] + r0 * outSt[1]),
-               outChip, box, ctx.cls(result));
+      SmallVector<View> loaded;
+      for (auto [i, v] : llvm::enumerate(external))
+        loaded.push_back(loadChunk(ctx, v, plan.strides[i], o, r0, rc, cols,
+                                   base + int64_t(i) * capacity));
+      auto resultTile = [&](int64_t i) {
+        return View{base + int64_t(external.size() + i) * capacity, cols, 1};
+      };
+      for (auto [i, k] : llvm::enumerate(kernels)) {
+        SmallVector<View> in;
+        for (Value v : k.inputs) {
+          auto it = producedBy.find(v);
+          in.push_back(it != producedBy.end() ? resultTile(it->second)
+                                              : loaded[externalIndex[v]]);
+        }
+        k.body(ib, in, resultTile(int64_t(i)), rc, cols);
+      }
+      for (int64_t i : stored)
+        ib.store(ctx.addr(results[i]) +
+                     4 * uint64_t(o * outSt[0] + r0 * outSt[1]),
+                 resultTile(i).addr, DmaBox::rows(rc, cols, outSt[1], cols),
+                 ctx.cls(results[i]));
     }
   }
-  return success();
+  return "";
 }
 
-/// What one element-wise op computes on a chunk: the operands it reads and
-/// the vector instructions. The body may use its result tile as scratch but
-/// never writes its operands' tiles, which other ops of a fused group may
-/// still read.
-struct ElementwiseKernel {
-  SmallVector<Value, 2> inputs;
-  ChunkBody body;
-};
+/// One element-wise op's chunk loop.
+LogicalResult streamElementwise(Operation *op, LoweringContext &ctx,
+                                ArrayRef<Value> inputs, Value result,
+                                ChunkBody body) {
+  std::string why = streamKernels(
+      ctx, {ElementwiseKernel{SmallVector<Value, 2>(inputs), body}}, {result},
+      {0});
+  if (!why.empty())
+    return op->emitError(why);
+  return success();
+}
 
 ElementwiseKernel unaryKernel(Value x, VecFunct f, float imm = 0) {
   return {
@@ -394,96 +443,24 @@ FailureOr<bool> lowerElementwiseGroup(ArrayRef<Operation *> ops,
                                       LoweringContext &ctx,
                                       const GroupLeader *leader) {
   SmallVector<ElementwiseKernel> kernels;
-  DenseMap<Value, int64_t> producedBy; // result -> op index
-  SmallVector<Value> external;
-  DenseMap<Value, int64_t> externalIndex;
+  SmallVector<Value> results;
   for (auto [i, op] : llvm::enumerate(ops)) {
     if (i == 0 && leader)
       kernels.push_back({leader->inputs, leader->body});
     else
       kernels.push_back(*kernelOf(op));
-    for (Value in : kernels.back().inputs)
-      if (!producedBy.count(in) && !externalIndex.count(in)) {
-        externalIndex[in] = int64_t(external.size());
-        external.push_back(in);
-      }
-    producedBy[op->getResult(0)] = int64_t(i);
+    results.push_back(op->getResult(0));
   }
-  // The results read after the group: stored, all in one order.
+  // The results read after the group are stored.
   DenseSet<Operation *> members(ops.begin(), ops.end());
   SmallVector<int64_t> outputs;
   for (auto [i, op] : llvm::enumerate(ops))
     if (llvm::any_of(op->getResult(0).getUsers(),
                      [&](Operation *u) { return !members.contains(u); }))
       outputs.push_back(int64_t(i));
-  if (outputs.empty())
+  if (outputs.empty() ||
+      !streamKernels(ctx, kernels, results, outputs, leader).empty())
     return false;
-  Value first = ops[outputs.front()]->getResult(0);
-  ArrayRef<int64_t> layout = ctx.layout(first);
-  for (int64_t i : outputs)
-    if (ctx.layout(ops[i]->getResult(0)) != layout)
-      return false;
-  StreamPlan plan;
-  auto type = cast<RankedTensorType>(first.getType());
-  SmallVector<std::pair<ArrayRef<int64_t>, ArrayRef<int64_t>>> planned;
-  for (Value v : external)
-    planned.push_back(
-        {cast<RankedTensorType>(v.getType()).getShape(), ctx.layout(v)});
-  // A leader's per-channel vectors are rows of one column per channel: a
-  // per-channel operand in the plan keeps the channels the columns.
-  if (leader)
-    planned.push_back({leader->columnShape, {}});
-  if (!planStream(type.getShape(), layout, planned, plan))
-    return false;
-  int64_t outer = plan.size[0], rows = plan.size[1], cols = plan.size[2];
-  const auto &outSt = plan.strides.back();
-  if (cols > 1 && outSt[2] != 1)
-    return false;
-  if (leader) {
-    const auto &st = plan.strides[external.size()];
-    if (st[0] != 0 || st[1] != 0 || st[2] != 1 ||
-        cols != std::accumulate(leader->columnShape.begin(),
-                                leader->columnShape.end(), int64_t(1),
-                                std::multiplies<int64_t>()))
-      return false;
-  }
-  int64_t tiles = int64_t(external.size() + ops.size());
-  int64_t capacity =
-      (leader ? leader->spadLimit : ctx.spadElems()) / (2 * tiles);
-  if (cols > capacity || cols > 65536)
-    return false;
-  int64_t chunkRows = chunkRowsFor(capacity, rows, cols);
-  InstBuilder &ib = ctx.ib;
-  int64_t parity = 0;
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t r0 = 0; r0 < rows; r0 += chunkRows) {
-      int64_t rc = std::min(chunkRows, rows - r0);
-      int64_t base = parity * tiles * capacity;
-      parity ^= 1;
-      SmallVector<View> loaded;
-      for (auto [i, v] : llvm::enumerate(external))
-        loaded.push_back(loadChunk(ctx, v, plan.strides[i], o, r0, rc, cols,
-                                   base + int64_t(i) * capacity));
-      auto resultTile = [&](int64_t i) {
-        return View{base + int64_t(external.size() + i) * capacity, cols, 1};
-      };
-      for (auto [i, k] : llvm::enumerate(kernels)) {
-        SmallVector<View> in;
-        for (Value v : k.inputs) {
-          auto it = producedBy.find(v);
-          in.push_back(it != producedBy.end() ? resultTile(it->second)
-                                              : loaded[externalIndex[v]]);
-        }
-        k.body(ib, in, resultTile(int64_t(i)), rc, cols);
-      }
-      for (int64_t i : outputs) {
-        Value result = ops[i]->getResult(0);
-        ib.store(ctx.addr(result) + 4 * uint64_t(o * outSt[0] + r0 * outSt[1]),
-                 resultTile(i).addr, DmaBox::rows(rc, cols, outSt[1], cols),
-                 ctx.cls(result));
-      }
-    }
-  }
   for (Operation *op : ops.drop_front())
     ctx.done.insert(op);
   return true;

@@ -85,8 +85,8 @@ LogicalResult makePlan(Operation *op, LoweringContext &ctx, int64_t rows,
   plan.tileElems = chunk * c;
   plan.bufBase[0] = 0;
   plan.bufBase[1] = numTiles * plan.tileElems;
-  // The vectors at the top: a fused group's loop (pass 3 of the training
-  // forward) may use everything below them.
+  // The vectors at the top: a fused group's loop (the training forward's
+  // normalising pass) may use everything below them.
   plan.vecBase = spad - vecElems;
   return success();
 }
@@ -188,7 +188,7 @@ LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
   loadVector(ctx, bn.getBias(), p.vec(kBias));
   ib.vec(VecFunct::Mul, 1, c, rowVec(p.vec(kScale)), rowVec(p.vec(kScale)),
          rowVec(p.vec(kInvStd)));
-  // Pass 3: y = (x - mean) * scale + bias; `affine` reads its two rows
+  // Pass 2: y = (x - mean) * scale + bias; `affine` reads its two rows
   // (scale, bias) `b_rs` apart. When y starts a fused element-wise group
   // (the ReLU after it, a residual sum), the group's loop computes y chunk
   // by chunk and only the results read after the group are stored.
@@ -216,10 +216,7 @@ LogicalResult lowerBatchNormTrain(Operation *op, LoweringContext &ctx) {
     int64_t rc = std::min(p.chunk, rows - r0);
     int64_t t = p.tile(parity++ % 2, 0);
     loadRows(ctx, x, r0, rc, c, t);
-    ib.vec(VecFunct::Sub, rc, c, rowsView(t, c), rowsView(t, c),
-           rowVec(p.vec(kMean)));
-    ib.vec(VecFunct::Affine, rc, c, rowsView(t, c), rowsView(t, c),
-           View{p.vec(kScale), p.vec(kBias) - p.vec(kScale), 1});
+    leader.body(ib, {rowsView(t, c)}, rowsView(t, c), rc, c);
     storeRows(ctx, bn.getResult(), r0, rc, c, t);
   }
   // Running statistics (ONNX momentum): m * running + (1 - m) * batch, the
